@@ -1,0 +1,17 @@
+"""Decoder: the colormap decoder Φ (noisy colormap -> entity masks, entity count unknown)."""
+from __future__ import annotations
+
+import numpy as np
+
+from unigs.config import Component
+
+
+class Decoder(Component):
+    """``decode(colormap (H, W, 3) uint8, *, num_entities=None) -> (K, H, W) bool``.
+
+    The background (the cluster nearest black) is removed unless the decoder's config says
+    ``keep_background=True`` (entity segmentation keeps every cluster).
+    """
+
+    def decode(self, colormap: np.ndarray, *, num_entities: int | None = None) -> np.ndarray:
+        raise NotImplementedError
