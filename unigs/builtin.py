@@ -21,3 +21,31 @@ def unigs_register_decoder(registry):
     registry.add("kmeans", "unigs.decoders.kmeans:KMeansDecoder")
     registry.add("gt-kmeans", "unigs.decoders.gt_kmeans:GTKMeansDecoder")
     registry.add("palette-snap", "unigs.decoders.palette_snap:PaletteSnapDecoder")
+
+
+@hookimpl
+def unigs_register_dataset(registry):
+    registry.add("coco", "unigs.datasets.coco:COCODataset")
+    registry.add("procedural", "unigs.datasets.procedural:ProceduralScenes")
+
+
+@hookimpl
+def unigs_register_task(registry):
+    registry.add("inpainting", "unigs.tasks.inpainting:InpaintingTask")
+    registry.add("synthesis", "unigs.tasks.synthesis:SynthesisTask")
+    registry.add("referring", "unigs.tasks.referring:ReferringTask")
+    registry.add("entity", "unigs.tasks.entity:EntityTask")
+
+
+@hookimpl
+def unigs_register_codec(registry):
+    registry.add("embedded", "unigs.codecs.embedded:EmbeddedCodec")
+    registry.add("taef2", "unigs.codecs.taef2:TAEF2Codec")
+    registry.add("sd-vae", "unigs.codecs.sd_vae:SDVAECodec")
+
+
+@hookimpl
+def unigs_register_text_encoder(registry):
+    registry.add("tiny", "unigs.text_encoders.tiny:TinyTextEncoder")
+    registry.add("minilm", "unigs.text_encoders.minilm:MiniLMTextEncoder")
+    registry.add("clip", "unigs.text_encoders.clip:CLIPTextEncoder")
