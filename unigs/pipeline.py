@@ -1,0 +1,262 @@
+"""The UniGS model as one object: codec Υ, text encoder, the shared UNet, and DDIM sampling.
+
+UNet input per the paper: CONCAT(z_i, z_s, m_c, z_c) along channels (+ optional x/y coordinate channels,
+a beyond-paper option), output: (image latent, colormap latent). Each task says which of the two outputs
+are generated (Table 2's ✓) and which are held fixed at their known clean latents (✗): the fixed half is
+fed clean at every step and excluded from the loss.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import attrs
+import numpy as np
+
+import unigs
+
+TASK_IDS = ("inpainting", "synthesis", "referring", "entity")
+
+
+@attrs.frozen
+class ModelConfig:
+    """Everything needed to rebuild a UniGS model (stored as config.json beside the weights)."""
+
+    codec: str = "embedded"
+    codec_config: dict = attrs.field(factory=dict)
+    text_encoder: str = "tiny"
+    text_encoder_config: dict = attrs.field(factory=dict)
+    palette: str = "location-aware"
+    palette_config: dict = attrs.field(factory=dict)
+    image_size: int = attrs.field(default=64, validator=attrs.validators.gt(0))
+    widths: tuple = attrs.field(default=(64, 128, 128), converter=tuple)
+    layers_per_block: int = 1
+    attention_head_dim: int = 8
+    coord_channels: bool = True
+    task_embedding: bool = True
+    prediction_type: str = attrs.field(default="sample", validator=attrs.validators.in_(("epsilon", "sample")))
+    beta_schedule: str = "squaredcos_cap_v2"
+    num_train_timesteps: int = 1000
+    latent_scale: float = 1.0
+
+    def to_json(self) -> dict:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ModelConfig":
+        return unigs.config.make_config(cls, data, owner="ModelConfig")
+
+
+class UniGS:
+    """Holds codec, text encoder, palette and UNet; trains (``loss``) and samples (``generate``)."""
+
+    def __init__(self, config: ModelConfig | None = None, *, unet=None, device: str = "cpu", dtype=None):
+        import torch
+        from diffusers import UNet2DConditionModel
+
+        self.config = config or ModelConfig()
+        self.device = torch.device(device)
+        self.dtype = dtype or torch.float32
+        self.codec = unigs.create("codec", self.config.codec, **self.config.codec_config)
+        self.text_encoder = unigs.create("text_encoder", self.config.text_encoder, **self.config.text_encoder_config)
+        self.palette = unigs.create("palette", self.config.palette, **self.config.palette_config)
+        c = self.codec.latent_channels
+        if self.config.image_size % self.codec.downsample:
+            raise ValueError(f"image_size {self.config.image_size} must be a multiple of the codec's downsample "
+                             f"factor {self.codec.downsample}")
+        self.latent_size = self.config.image_size // self.codec.downsample
+        self.in_channels = 3 * c + 1 + (2 if self.config.coord_channels else 0)
+        if unet is None:
+            w = self.config.widths
+            unet = UNet2DConditionModel(
+                sample_size=self.latent_size,
+                in_channels=self.in_channels,
+                out_channels=2 * c,
+                block_out_channels=w,
+                down_block_types=("CrossAttnDownBlock2D",) * (len(w) - 1) + ("DownBlock2D",),
+                up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (len(w) - 1),
+                layers_per_block=self.config.layers_per_block,
+                cross_attention_dim=self.text_encoder.dim,
+                attention_head_dim=self.config.attention_head_dim,
+                norm_num_groups=min(32, w[0]),
+                num_class_embeds=len(TASK_IDS) if self.config.task_embedding else None,
+            )
+        if unet.config.in_channels != self.in_channels or unet.config.out_channels != 2 * c:
+            raise ValueError(f"unet must take {self.in_channels} input and give {2 * c} output channels, "
+                             f"got {unet.config.in_channels}/{unet.config.out_channels}")
+        self.unet = unet.to(self.device) if self.dtype == torch.float32 else unet.to(self.device, self.dtype)
+
+    # ---------------------------------------------------------------- inputs
+    def scheduler(self, kind: str = "ddim"):
+        from diffusers import DDIMScheduler, DDPMScheduler
+
+        cls = DDIMScheduler if kind == "ddim" else DDPMScheduler
+        # clip_sample=False: the default clips the predicted clean latent to [-1, 1] (DESIGN.md pitfalls).
+        return cls(num_train_timesteps=self.config.num_train_timesteps, beta_schedule=self.config.beta_schedule,
+                   prediction_type=self.config.prediction_type, clip_sample=False)
+
+    def _images_to_tensor(self, images: Sequence[np.ndarray]):
+        import torch
+
+        arr = np.stack([np.asarray(im) for im in images]).astype(np.float32) / 255.0
+        return torch.from_numpy(arr).permute(0, 3, 1, 2).to(self.device, self.dtype)
+
+    def encode_images(self, images: Sequence[np.ndarray]):
+        import torch
+
+        with torch.no_grad():
+            return self.codec.encode(self._images_to_tensor(images)) * self.config.latent_scale
+
+    def decode_latents(self, latents) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            images = self.codec.decode(latents / self.config.latent_scale).clamp(0, 1)
+        return (images.permute(0, 2, 3, 1).float().cpu().numpy() * 255.0).round().astype(np.uint8)
+
+    def conditioning(self, examples: Sequence[Any]) -> dict:
+        """Clean latents and conditions of a batch of task examples (see :mod:`unigs.tasks`)."""
+        import torch
+        import torch.nn.functional as F
+
+        for ex in examples:
+            if ex.control.shape[:2] != (self.config.image_size,) * 2:
+                raise ValueError(f"examples must be {self.config.image_size}x{self.config.image_size} images for "
+                                 f"this model, got {ex.control.shape[:2]}")
+        z_i = self.encode_images([ex.target_image for ex in examples])
+        z_s = self.encode_images([ex.target_colormap for ex in examples])
+        z_c = self.encode_images([ex.control for ex in examples])
+        mask = torch.from_numpy(np.stack([np.asarray(ex.coarse_mask, np.float32) for ex in examples]))[:, None]
+        m_c = F.interpolate(mask.to(self.device, self.dtype), size=z_i.shape[-2:], mode="area")
+        hidden, attn = self.text_encoder.encode([ex.prompt for ex in examples])
+        predict = torch.tensor([[ex.predict_image, ex.predict_colormap] for ex in examples], device=self.device)
+        tasks = torch.tensor([TASK_IDS.index(ex.task) for ex in examples], device=self.device)
+        return dict(z_i=z_i, z_s=z_s, z_c=z_c, m_c=m_c, text=hidden.to(self.device, self.dtype),
+                    text_mask=attn.to(self.device), predict=predict, tasks=tasks)
+
+    def _coords(self, batch: int, h: int, w: int):
+        import torch
+
+        ys = torch.linspace(-1, 1, h, device=self.device, dtype=self.dtype)
+        xs = torch.linspace(-1, 1, w, device=self.device, dtype=self.dtype)
+        grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij"))
+        return grid[None].expand(batch, -1, -1, -1)
+
+    def _unet(self, x_i, x_s, cond, t, text=None, text_mask=None):
+        import torch
+
+        parts = [x_i, x_s, cond["m_c"], cond["z_c"]]
+        if self.config.coord_channels:
+            parts.append(self._coords(x_i.shape[0], *x_i.shape[-2:]))
+        return self.unet(
+            torch.cat(parts, dim=1), t,
+            encoder_hidden_states=cond["text"] if text is None else text,
+            encoder_attention_mask=cond["text_mask"] if text_mask is None else text_mask,
+            class_labels=cond["tasks"] if self.config.task_embedding else None,
+        ).sample
+
+    # ---------------------------------------------------------------- training
+    def loss(self, cond: dict, generator=None):
+        """Diffusion loss on the generated halves only (the task's ✓ outputs)."""
+        import torch
+
+        sched = self._train_sched = getattr(self, "_train_sched", None) or self.scheduler("ddpm")
+        b = cond["z_i"].shape[0]
+        t = torch.randint(0, self.config.num_train_timesteps, (b,), generator=generator).to(self.device)
+        clean = torch.cat([cond["z_i"], cond["z_s"]], dim=1)
+        noise = torch.randn(clean.shape, generator=generator).to(self.device, self.dtype)
+        noisy = sched.add_noise(clean, noise, t)
+        c = cond["z_i"].shape[1]
+        keep = self._predict_mask(cond["predict"], c)  # (B, 2C, 1, 1): 1 where generated
+        x = keep * noisy + (1 - keep) * clean  # fixed halves are given clean
+        out = self._unet(x[:, :c], x[:, c:], cond, t)
+        target = noise if self.config.prediction_type == "epsilon" else clean
+        err = ((out - target) ** 2) * keep
+        return err.sum() / (keep.sum() * err.shape[-1] * err.shape[-2]).clamp(min=1)
+
+    def _predict_mask(self, predict, c):
+        import torch
+
+        return torch.repeat_interleave(predict.to(self.dtype), c, dim=1)[:, :, None, None]
+
+    # ---------------------------------------------------------------- sampling
+    def generate(self, examples: Sequence[Any], *, steps: int = 20, seed: int = 0, guidance: float = 1.0,
+                 progress: bool = False) -> dict:
+        """DDIM sampling for a batch of task examples -> {'image', 'colormap'} (B, H, W, 3) uint8 arrays.
+
+        Outputs the task holds fixed come back as given (decoded from their clean latents). The same seed
+        gives identical results. ``guidance`` > 1 enables classifier-free guidance against the empty prompt.
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        self.unet.eval()
+        cond = self.conditioning(examples)
+        c = cond["z_i"].shape[1]
+        sched = self.scheduler("ddim")
+        sched.set_timesteps(steps)
+        gen = torch.Generator().manual_seed(seed)
+        clean = torch.cat([cond["z_i"], cond["z_s"]], dim=1)
+        keep = self._predict_mask(cond["predict"], c)
+        x = torch.randn(clean.shape, generator=gen).to(self.device, self.dtype)
+        if guidance != 1.0:
+            null_text, null_mask = self.text_encoder.encode([""] * len(examples))
+            null_text, null_mask = null_text.to(self.device, self.dtype), null_mask.to(self.device)
+        with torch.no_grad():
+            for t in tqdm(sched.timesteps, desc="DDIM", disable=not progress, leave=False):
+                x = keep * x + (1 - keep) * clean
+                tt = torch.full((len(examples),), int(t), device=self.device)
+                out = self._unet(x[:, :c], x[:, c:], cond, tt)
+                if guidance != 1.0:
+                    base = self._unet(x[:, :c], x[:, c:], cond, tt, text=null_text, text_mask=null_mask)
+                    out = base + guidance * (out - base)
+                x = sched.step(out, t, x, generator=gen).prev_sample
+        x = keep * x + (1 - keep) * clean
+        return {"image": self.decode_latents(x[:, :c]), "colormap": self.decode_latents(x[:, c:])}
+
+    # ---------------------------------------------------------------- saving
+    def save(self, directory: str | Path, extra: dict | None = None) -> None:
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.unet.state_dict().items()}
+        _atomic(directory / "unet.safetensors", lambda p: save_file(state, str(p)))
+        meta = {"model": self.config.to_json(), "unet": dict(self.unet.config), **(extra or {})}
+        _atomic(directory / "config.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=list)))
+
+    @classmethod
+    def load(cls, directory: str | Path, *, device: str = "cpu", dtype=None) -> "UniGS":
+        from diffusers import UNet2DConditionModel
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        missing = [f for f in ("config.json", "unet.safetensors") if not (directory / f).is_file()]
+        if missing:
+            raise FileNotFoundError(f"model directory {directory} lacks {', '.join(missing)} "
+                                    f"(expected config.json and unet.safetensors)")
+        meta = json.loads((directory / "config.json").read_text())
+        unet_cfg = {k: v for k, v in meta["unet"].items() if not k.startswith("_")}
+        unet = UNet2DConditionModel.from_config(unet_cfg)
+        unet.load_state_dict(load_file(str(directory / "unet.safetensors")), strict=True)
+        return cls(ModelConfig.from_json(meta["model"]), unet=unet, device=device, dtype=dtype)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.unet.parameters())
+
+
+def _atomic(path: Path, write) -> None:
+    """Write through a temporary file and rename, so an interrupted run never leaves a half file."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    tmp.replace(path)
+
+
+def cosine_ramp(step: int, total: int, warmup: int = 200) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))

@@ -1,0 +1,235 @@
+"""``python -m unigs.train``: train the shared UniGS UNet on one task or the four-task mix.
+
+Checkpoints (``OUT/checkpoint``: unet.safetensors + config.json + optimizer/RNG state) are written every
+``--ckpt-every`` steps atomically; rerunning the same command resumes from the last one and loses nothing
+finished. Each batch is drawn from (seed, step), so a resumed run sees the same data as an uninterrupted
+one. ``OUT/log.jsonl`` holds the loss and the periodic validation mIoU/recall (referring, PDM).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import unigs
+from unigs.pipeline import TASK_IDS, ModelConfig, UniGS, cosine_ramp
+
+#: Shipped profiles: the data and model each one trains on.
+PROFILES = {
+    "embedded": dict(data="procedural", model=dict(codec="embedded", text_encoder="tiny", image_size=64)),
+    "coco": dict(data="coco", model=dict(codec="taef2", text_encoder="tiny", image_size=256)),
+}
+
+
+def parse_tasks(spec: str) -> dict[str, float]:
+    """``referring`` or ``inpainting=0.3,synthesis=0.3,referring=0.2,entity=0.2`` or ``mix``."""
+    if spec == "mix":
+        spec = "inpainting=0.3,synthesis=0.3,referring=0.2,entity=0.2"
+    out = {}
+    for part in spec.split(","):
+        name, _, ratio = part.partition("=")
+        if name not in TASK_IDS:
+            unigs.get_registry().get("task", name)  # raises the registry's did-you-mean error
+            raise ValueError(f"--tasks: {name!r} is not one of the UNet's task slots {TASK_IDS}")
+        out[name] = float(ratio) if ratio else 1.0
+    total = sum(out.values())
+    if total <= 0:
+        raise ValueError(f"--tasks ratios must sum to a positive number, got {spec!r}")
+    return {k: v / total for k, v in out.items()}
+
+
+class ExampleSource:
+    """Task examples drawn deterministically from (seed, step, slot): same data after a resume."""
+
+    def __init__(self, dataset, tasks: dict[str, float], palette, *, seed: int, train: bool, indices=None):
+        self.dataset, self.palette, self.seed, self.train = dataset, palette, seed, train
+        self.task_names = list(tasks)
+        self.ratios = np.array([tasks[t] for t in self.task_names])
+        self.tasks = {name: unigs.create("task", name) for name in self.task_names}
+        self.indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
+        cats = getattr(dataset, "categories", None)
+        self.vocabulary = list(cats() if callable(cats) else cats) if cats is not None else None
+
+    def example(self, step: int, slot: int):
+        rng = np.random.default_rng([self.seed, step, slot])
+        task = self.task_names[rng.choice(len(self.ratios), p=self.ratios)]
+        sample = self.dataset[int(self.indices[rng.integers(len(self.indices))])]
+        return self.tasks[task].build(sample, palette=self.palette, rng=rng, train=self.train,
+                                     vocabulary=self.vocabulary)
+
+    def batch(self, step: int, size: int):
+        return [self.example(step, i) for i in range(size)]
+
+
+def evaluate(model: UniGS, examples, *, steps: int, seed: int, decoder="pdm", batch: int = 16) -> dict:
+    """Referring-style evaluation: generate colormaps, decode with ``decoder``, match to the targets."""
+    from unigs.metrics import miou_recall
+
+    dec = unigs.create("decoder", decoder) if isinstance(decoder, str) else decoder
+    mious, recalls = [], []
+    for i in range(0, len(examples), batch):
+        chunk = examples[i:i + batch]
+        out = model.generate(chunk, steps=steps, seed=seed + i)
+        for ex, cmap in zip(chunk, out["colormap"]):
+            if len(ex.target_masks) == 0:
+                continue
+            m, r = miou_recall(dec.decode(cmap), ex.target_masks)
+            mious.append(m)
+            recalls.append(r)
+    return {"miou": float(np.mean(mious)) if mious else float("nan"),
+            "recall": float(np.mean(recalls)) if recalls else float("nan"), "n": len(mious)}
+
+
+def build_dataset(data: str, image_size: int, split: str):
+    """``procedural`` or ``coco:PATH``; returns (dataset, train indices, validation indices)."""
+    if data == "procedural":
+        ds = unigs.create("dataset", "procedural", size=image_size, length=10**6, seed=0 if split == "train" else 1)
+        return ds, None
+    kind, _, path = data.partition(":")
+    if kind != "coco" or not path:
+        raise ValueError(f"--data must be 'procedural' or 'coco:PATH', got {data!r}")
+    ds = unigs.create("dataset", "coco", root=path)
+    n = len(ds)
+    order = np.random.default_rng(1234).permutation(n)
+    n_val = max(1, n // 5)  # a fixed 20% of the images never seen in training
+    return ds, (np.sort(order[n_val:]) if split == "train" else np.sort(order[:n_val]))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m unigs.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", choices=sorted(PROFILES), default="embedded")
+    p.add_argument("--data", help="procedural | coco:PATH (default: the profile's)")
+    p.add_argument("--palette", default="location-aware")
+    p.add_argument("--tasks", default="referring", help="one task, 'mix' (0.3/0.3/0.2/0.2) or name=ratio,...")
+    p.add_argument("--out", required=True, help="run directory (checkpoint, log); rerun to resume")
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--prediction", choices=("sample", "epsilon"), default="sample")
+    p.add_argument("--no-coords", action="store_true", help="no x/y coordinate input channels (paper-literal)")
+    p.add_argument("--widths", default="64,128,128")
+    p.add_argument("--ema", type=float, default=0.0, help="EMA decay (0: off)")
+    p.add_argument("--ckpt-every", type=int, default=500)
+    p.add_argument("--val-every", type=int, default=1000)
+    p.add_argument("--val-n", type=int, default=48)
+    p.add_argument("--val-steps", type=int, default=10, help="DDIM steps in validation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=int(os.environ.get("UNIGS_THREADS", "1")))
+    p.add_argument("--codec-path", help="weights directory for codecs that need one (taef2, sd-vae)")
+    p.add_argument("--image-size", type=int, help="training image size (default: the profile's)")
+    p.add_argument("--text-dim", type=int, help="width of the tiny text encoder (default: its own)")
+    args = p.parse_args(argv)
+
+    import torch
+    from tqdm.auto import tqdm
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    ckpt = out / "checkpoint"
+    profile = PROFILES[args.profile]
+    tasks = parse_tasks(args.tasks)
+    model_kw = dict(profile["model"], palette=args.palette, prediction_type=args.prediction,
+                    coord_channels=not args.no_coords, widths=tuple(int(w) for w in args.widths.split(",")),
+                    task_embedding=len(tasks) > 1)
+    if args.image_size:
+        model_kw["image_size"] = args.image_size
+    if args.text_dim:
+        model_kw["text_encoder_config"] = {"dim": args.text_dim}
+    if args.codec_path:
+        model_kw["codec_config"] = {"path": args.codec_path}
+    data = args.data or profile["data"]
+
+    start = 0
+    if (ckpt / "config.json").is_file():
+        model = UniGS.load(ckpt)
+        state = torch.load(ckpt / "trainer.pt", weights_only=False)
+        start = state["step"]
+        print(f"resuming {out} from step {start}")
+    else:
+        torch.manual_seed(args.seed)  # the UNet's initial weights
+        model = UniGS(ModelConfig(**model_kw))
+        state = None
+    unet = model.unet
+    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
+    ema = None
+    if args.ema > 0:
+        ema = {k: v.detach().clone() for k, v in unet.state_dict().items()}
+    if state is not None:
+        opt.load_state_dict(state["optimizer"])
+        if ema is not None and state.get("ema") is not None:
+            ema = state["ema"]
+        torch.set_rng_state(state["torch_rng"])
+
+    train_ds, train_idx = build_dataset(data, model.config.image_size, "train")
+    val_ds, val_idx = (build_dataset(data, model.config.image_size, "val") if data == "procedural"
+                       else (train_ds, build_dataset(data, model.config.image_size, "val")[1]))
+    source = ExampleSource(train_ds, tasks, model.palette, seed=args.seed, train=True, indices=train_idx)
+    val_source = ExampleSource(val_ds, {"referring": 1.0}, model.palette, seed=args.seed + 10**6, train=False,
+                               indices=val_idx)
+    val_examples = [val_source.example(0, i) for i in range(args.val_n)]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "command.json").write_text(json.dumps({"argv": argv if argv is not None else sys.argv[1:],
+                                                   "args": vars(args)}, indent=2))
+    log = open(out / "log.jsonl", "a")
+
+    def save(step):
+        model.save(ckpt, extra={"step": step, "args": vars(args)})
+        torch.save({"step": step, "optimizer": opt.state_dict(), "ema": ema, "torch_rng": torch.get_rng_state()},
+                   ckpt / "trainer.pt.tmp")
+        os.replace(ckpt / "trainer.pt.tmp", ckpt / "trainer.pt")
+        if ema is not None:
+            ema_model = UniGS(model.config, unet=_with_state(unet, ema))
+            ema_model.save(out / "ema", extra={"step": step})
+
+    t0, losses = time.time(), []
+    bar = tqdm(range(start, args.steps), initial=start, total=args.steps, desc="train", mininterval=5)
+    for step in bar:
+        unet.train()
+        for g in opt.param_groups:
+            g["lr"] = args.lr * cosine_ramp(step, args.steps)
+        cond = model.conditioning(source.batch(step, args.batch))
+        loss = model.loss(cond, generator=torch.Generator().manual_seed(args.seed * 7919 + step))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        if ema is not None:
+            with torch.no_grad():
+                for k, v in unet.state_dict().items():
+                    ema[k].mul_(args.ema).add_(v.detach(), alpha=1 - args.ema) if v.dtype.is_floating_point else ema[k].copy_(v)
+        losses.append(loss.item())
+        done = step + 1
+        if done % 50 == 0:
+            rec = {"step": done, "loss": float(np.mean(losses)), "lr": opt.param_groups[0]["lr"],
+                   "elapsed_s": round(time.time() - t0, 1)}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            bar.set_postfix(loss=f"{rec['loss']:.4f}")
+            losses = []
+        if done % args.ckpt_every == 0 or done == args.steps:
+            save(done)
+        if done % args.val_every == 0 or done == args.steps:
+            scores = evaluate(model, val_examples, steps=args.val_steps, seed=args.seed)
+            log.write(json.dumps({"step": done, "val": scores}) + "\n")
+            log.flush()
+            print(f"step {done}: validation referring mIoU {scores['miou']:.3f} recall {scores['recall']:.3f}")
+    log.close()
+    return 0
+
+
+def _with_state(unet, state):
+    import copy
+
+    twin = copy.deepcopy(unet)
+    twin.load_state_dict(state)
+    return twin
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
