@@ -9,13 +9,15 @@ Parameters the paper leaves open, exposed as config:
     Cells per side. The coverage statistic (:func:`unigs.palettes.coverage`) on COCO decides the default.
 ``order``
     How cells get their colours. ``"spread"`` (default): neighbouring cells get far-apart colours. First
-    ``grid**2`` colours are chosen by farthest-point sampling in CIE-LAB, seeded with black (so chosen
-    colours are also far from the background); then cells are filled in raster order, each taking the free
-    chosen colour that is farthest from the colours of its already-filled 8-neighbours (ties: farthest from
-    the radius-2 neighbours, then the earlier-chosen colour); then, round by round, the best pairwise swap
-    that raises the smallest 8-neighbour distance (or, at an equal minimum, lowers the number of pairs at
-    it) is applied until none helps. The smallest LAB (CIE76) distance between 8-neighbours comes out
-    at about 57-105 for grids 2-11, against 10-30 for ``"raster"``. Deterministic, computed once per grid and cached.
+    ``grid**2`` colours are chosen by farthest-point sampling in CIE-LAB, seeded with black, distances to
+    black weighted by :data:`BLACK_WEIGHT` (so chosen colours also stay far from the background); then
+    cells are filled in raster order, each taking the free chosen colour that is farthest from the colours
+    of its already-filled 8-neighbours (ties: farthest from the radius-2 neighbours, then the
+    earlier-chosen colour); then, round by round, the best pairwise swap that raises the smallest
+    8-neighbour distance (or, at an equal minimum, lowers the number of pairs at it) is applied until none
+    helps. The smallest LAB (CIE76) distance between 8-neighbours comes out at about 55-70 for grids 2-11,
+    against 10-30 for ``"raster"``; the smallest distance to black is 57 (grid 8) to 130 (grid 2).
+    Deterministic, computed once per grid and cached.
     ``"raster"``: the paper-literal reading: cell ``k`` (row-major) takes colour ``k`` of
     :data:`PALETTE_COLORS` (``itertools.product(LEVELS, repeat=3)`` order without black), so neighbouring
     cells differ by one level of one channel.
@@ -52,6 +54,11 @@ DEFAULT_GRID = 5
 PALETTE_COLORS = np.array([c for c in itertools.product(LEVELS, repeat=3) if any(c)], dtype=np.uint8)
 PALETTE_COLORS.setflags(write=False)
 MAX_CELLS = len(PALETTE_COLORS)  # 124
+
+#: In the spread order's colour selection, distances to black count this much (< 1: black repels harder).
+#: 0.35 keeps every chosen colour >= 57 LAB units from black for grids up to 8 (1.0 lets (0, 64, 0) in at
+#: grid 4, and PDM then merges small dark entities into the background on clean colormaps).
+BLACK_WEIGHT = 0.35
 
 ORDERS = ("spread", "raster")
 COLLISIONS = ("share", "nearest-free")
@@ -94,8 +101,9 @@ def cell_color_indices(grid: int, order: str = "spread") -> tuple[int, ...]:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     lab = rgb_to_lab(PALETTE_COLORS)
     dist = np.linalg.norm(lab[:, None] - lab[None], axis=-1)
-    # 1. farthest-point sampling seeded with black: n colours far from each other and from the background
-    nearest = np.linalg.norm(lab - rgb_to_lab(np.zeros(3, np.uint8)), axis=-1)
+    # 1. farthest-point sampling seeded with black: n colours far from each other and, with a margin, from
+    #    the background (small dark entities are the ones a decoder merges into it)
+    nearest = np.linalg.norm(lab - rgb_to_lab(np.zeros(3, np.uint8)), axis=-1) * BLACK_WEIGHT
     chosen: list[int] = []
     for _ in range(n):
         k = int(np.argmax(np.where(np.isin(np.arange(MAX_CELLS), chosen), -1.0, nearest)))
