@@ -144,7 +144,9 @@ def _coco_objects(predictions, ground_truths, scores, non_overlapping: bool):
         else:
             score = np.asarray(scores[k], dtype=np.float64)
             if score.shape != (len(pred),):
-                raise ValueError(f"scores[{k}] must have shape ({len(pred)},) to match predictions[{k}], got {score.shape}")
+                raise ValueError(
+                    f"scores[{k}] must have shape ({len(pred)},) to match predictions[{k}], got {score.shape}"
+                )
             if not np.all(np.isfinite(score)):
                 raise ValueError(f"scores[{k}] must be finite")
         if non_overlapping:

@@ -163,7 +163,8 @@ def _palette_colors(p: Any, masks: np.ndarray) -> np.ndarray:
 
 def _palette_encode(p: Any, masks: np.ndarray) -> np.ndarray:
     cmap = _array(p.encode(masks), "encode(masks)")
-    _require(cmap.shape == masks.shape[1:] + (3,), f"encode(masks) must have shape {masks.shape[1:] + (3,)}, got {cmap.shape}")
+    want = masks.shape[1:] + (3,)
+    _require(cmap.shape == want, f"encode(masks) must have shape {want}, got {cmap.shape}")
     _require(cmap.dtype == np.uint8, f"encode(masks) must have dtype uint8, got {cmap.dtype}")
     return cmap
 
@@ -181,7 +182,8 @@ def _check_palette_encode(p: Any) -> None:
     _require(not cmap[~fg].any(), "encode(masks) paints pixels outside every mask (background must stay black)")
     _require(bool((cmap[fg] != 0).any(axis=1).all()), "encode(masks) leaves pixels inside a mask black")
     painted = {tuple(c) for c in np.unique(cmap[fg], axis=0).tolist()}
-    _require(painted <= colors, f"encode(masks) paints colours that colors(masks) did not give: {sorted(painted - colors)}")
+    _require(painted <= colors,
+             f"encode(masks) paints colours that colors(masks) did not give: {sorted(painted - colors)}")
 
 
 def _check_palette_within_palette_colors(p: Any) -> None:
@@ -205,7 +207,8 @@ def _check_palette_deterministic(p: Any) -> None:
     ea, eb = _palette_encode(p, masks), _palette_encode(p, masks.copy())
     _require(np.array_equal(ea, eb), "encode(masks) differs between two calls on the same input")
     fresh = type(p)(p.config)
-    _require(np.array_equal(_palette_encode(fresh, masks), ea), "a fresh instance with the same config encodes differently")
+    _require(np.array_equal(_palette_encode(fresh, masks), ea),
+             "a fresh instance with the same config encodes differently")
 
 
 def _check_palette_no_mutation(p: Any) -> None:
@@ -279,12 +282,14 @@ def _check_feature_per_colour(f: Any) -> None:
     flat = out.reshape(-1, out.shape[-1])
     for key in np.unique(keys):
         rows = flat[keys == key]
-        _require(bool((rows == rows[0]).all()), f"pixels of the same colour {tuple(cmap.reshape(-1, 3)[keys == key][0])} "
-                 "got different features (features must depend only on the colour)")
+        colour = tuple(cmap.reshape(-1, 3)[keys == key][0])
+        _require(bool((rows == rows[0]).all()),
+                 f"pixels of the same colour {colour} got different features (features must depend only on the colour)")
     for y, x in [(0, 0), (5, 7), (11, 15)]:
         single = _feature_transform(f, np.ascontiguousarray(cmap[y : y + 1, x : x + 1]))
         _require(np.allclose(single[0, 0], out[y, x], rtol=1e-5, atol=1e-5),
-                 f"a 1x1 image of colour {tuple(cmap[y, x])} gives {single[0, 0]} but {out[y, x]} inside a larger image")
+                 f"a 1x1 image of colour {tuple(cmap[y, x])} gives {single[0, 0]} but {out[y, x]} "
+                 "inside a larger image")
 
 
 def _check_feature_deterministic(f: Any) -> None:
@@ -329,7 +334,8 @@ SAMPLE_ENTITIES = 3  # entities in sample_colormap()
 
 def _decoder_output(out: Any, shape: tuple[int, int], what: str) -> np.ndarray:
     out = _array(out, what)
-    _require(out.ndim == 3 and out.shape[1:] == shape, f"{what} must have shape (K, {shape[0]}, {shape[1]}), got {out.shape}")
+    _require(out.ndim == 3 and out.shape[1:] == shape,
+             f"{what} must have shape (K, {shape[0]}, {shape[1]}), got {out.shape}")
     _require(out.dtype == np.bool_, f"{what} must have dtype bool, got {out.dtype}")
     return out
 
@@ -357,9 +363,11 @@ def _check_decoder_uniform(d: Any) -> None:
 
 def _check_decoder_deterministic(d: Any) -> None:
     cmap = sample_colormap()
-    _require(np.array_equal(_decode(d, cmap), _decode(d, cmap.copy())), "decode differs between two calls on the same input")
+    _require(np.array_equal(_decode(d, cmap), _decode(d, cmap.copy())),
+             "decode differs between two calls on the same input")
     fresh = type(d)(d.config)
-    _require(np.array_equal(_decode(fresh, cmap), _decode(d, cmap)), "a fresh instance with the same config decodes differently")
+    _require(np.array_equal(_decode(fresh, cmap), _decode(d, cmap)),
+             "a fresh instance with the same config decodes differently")
 
 
 def _check_decoder_no_mutation(d: Any) -> None:

@@ -37,7 +37,9 @@ def _as_palette(palette: Any) -> Palette:
 
         return create("palette", palette)
     if not callable(getattr(palette, "colors", None)):
-        raise TypeError(f"palette must be a palette instance or a registered palette name, got {type(palette).__name__}")
+        raise TypeError(
+            f"palette must be a palette instance or a registered palette name, got {type(palette).__name__}"
+        )
     return palette
 
 
@@ -81,7 +83,8 @@ def image_coverage(masks: np.ndarray, palette: Any, *, visible: np.ndarray | Non
 def _prepare(masks_per_image, max_entities: int | None, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     if isinstance(masks_per_image, np.ndarray) and masks_per_image.ndim == 3:
         masks_per_image = [masks_per_image]
-    if max_entities is not None and (isinstance(max_entities, bool) or not isinstance(max_entities, int) or max_entities < 1):
+    bad = isinstance(max_entities, bool) or not isinstance(max_entities, int) or max_entities < 1
+    if max_entities is not None and bad:
         raise ValueError(f"max_entities must be a positive int or None, got {max_entities!r}")
     out = []
     for k, masks in enumerate(masks_per_image):
