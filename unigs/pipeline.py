@@ -31,9 +31,9 @@ class ModelConfig:
     palette: str = "location-aware"
     palette_config: dict = attrs.field(factory=dict)
     image_size: int = attrs.field(default=64, validator=attrs.validators.gt(0))
-    widths: tuple = attrs.field(default=(64, 128, 128), converter=tuple)
+    widths: tuple = attrs.field(default=(32, 64, 128), converter=tuple)
     layers_per_block: int = 1
-    attention_head_dim: int = 8
+    attention_head_dim: int = 4  # diffusers uses it as the number of heads
     coord_channels: bool = True
     task_embedding: bool = True
     prediction_type: str = attrs.field(default="sample", validator=attrs.validators.in_(("epsilon", "sample")))

@@ -43,6 +43,20 @@ def parse_tasks(spec: str) -> dict[str, float]:
     return {k: v / total for k, v in out.items()}
 
 
+def parse_options(pairs: list[str]) -> dict:
+    """``["grid=6", "collision=nearest-free"]`` -> ``{"grid": 6, "collision": "nearest-free"}``."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"options must look like KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 class ExampleSource:
     """Task examples drawn deterministically from (seed, step, slot): same data after a resume."""
 
@@ -106,6 +120,8 @@ def main(argv=None) -> int:
     p.add_argument("--profile", choices=sorted(PROFILES), default="embedded")
     p.add_argument("--data", help="procedural | coco:PATH (default: the profile's)")
     p.add_argument("--palette", default="location-aware")
+    p.add_argument("--palette-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="palette config, repeatable (e.g. grid=6); values parsed as JSON when they can be")
     p.add_argument("--tasks", default="referring", help="one task, 'mix' (0.3/0.3/0.2/0.2) or name=ratio,...")
     p.add_argument("--out", required=True, help="run directory (checkpoint, log); rerun to resume")
     p.add_argument("--steps", type=int, default=6000)
@@ -113,7 +129,7 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--prediction", choices=("sample", "epsilon"), default="sample")
     p.add_argument("--no-coords", action="store_true", help="no x/y coordinate input channels (paper-literal)")
-    p.add_argument("--widths", default="64,128,128")
+    p.add_argument("--widths", default="32,64,128")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay (0: off)")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--val-every", type=int, default=1000)
@@ -134,7 +150,7 @@ def main(argv=None) -> int:
     ckpt = out / "checkpoint"
     profile = PROFILES[args.profile]
     tasks = parse_tasks(args.tasks)
-    model_kw = dict(profile["model"], palette=args.palette, prediction_type=args.prediction,
+    model_kw = dict(profile["model"], palette=args.palette, palette_config=parse_options(args.palette_option), prediction_type=args.prediction,
                     coord_channels=not args.no_coords, widths=tuple(int(w) for w in args.widths.split(",")),
                     task_embedding=len(tasks) > 1)
     if args.image_size:
