@@ -1,0 +1,86 @@
+"""The ablation CLI: tables, cache reuse, extra third-party rows, error exits."""
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from unigs.ablate import main as ablate
+from unigs.pipeline import ModelConfig, UniGS
+
+TINY = dict(image_size=32, widths=(32, 32), attention_head_dim=2, text_encoder_config={"dim": 32})
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    for palette in ("random", "location-aware"):
+        UniGS(ModelConfig(palette=palette, **TINY)).save(root / palette)
+    return str(root / "{palette}")
+
+
+def run(models, out, *extra):
+    return ablate(["--model", models, "--limit", "4", "--steps", "2", "--out", str(out), "--figures", "2", *extra])
+
+
+def test_all_tables_are_written_and_cache_is_reused(models, tmp_path, monkeypatch):
+    assert run(models, tmp_path, "--table", "all", "--decoder", "exact-colour") == 0
+    for t in ("7", "8", "9a", "9b"):
+        assert (tmp_path / f"table{t}.md").is_file() and (tmp_path / f"table{t}.csv").is_file()
+    table8 = (tmp_path / "table8.md").read_text()
+    assert "Native K-Means, Fixed (3)" in table8 and "exact-colour (extra)" in table8  # third-party row
+    assert "δ = 50" in (tmp_path / "table9a.md").read_text()
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert {r["table"] for r in report["rows"]} == {"7", "8", "9a", "9b"}
+    assert all(len(r["per_image_miou"]) == r["timing"]["rounds"] for r in report["rows"])
+    assert (tmp_path / "figures" / "pdm_tree.png").is_file()
+    assert (tmp_path / "figures" / "panels_location-aware.png").is_file()
+    # a second sweep must not touch the UNet: make generation impossible and rerun
+    import unigs.pipeline
+
+    monkeypatch.setattr(unigs.pipeline.UniGS, "generate", lambda *a, **k: pytest.fail("UNet rerun"))
+    assert run(models, tmp_path, "--table", "9a", "--deltas", "5,15") == 0
+    assert "δ = 15" in (tmp_path / "table9a.md").read_text()
+
+
+def test_interrupted_generation_resumes(models, tmp_path, monkeypatch):
+    import unigs.pipeline
+
+    real = unigs.pipeline.UniGS.generate
+    calls = []
+
+    def flaky(self, examples, **kw):
+        calls.append(len(examples))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, examples, **kw)
+
+    monkeypatch.setattr(unigs.pipeline.UniGS, "generate", flaky)
+    args = ["--model", models, "--limit", "40", "--steps", "1", "--out", str(tmp_path), "--figures", "0",
+            "--palette", "location-aware", "--decoder", "pdm"]
+    with pytest.raises(KeyboardInterrupt):
+        ablate(args)
+    assert len(list((tmp_path / "cache").glob("*/chunk_*.npz"))) == 1  # the finished chunk was kept
+    assert not list((tmp_path / "cache").glob("*/*.tmp.npz"))
+    assert ablate(args) == 0
+    assert calls == [16, 16, 16, 8]  # only the unfinished chunks were generated again
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--decoder", "pmd"], "Did you mean 'pdm'"),
+    (["--decoder", "pdm", "--decoder-option", "delat=3"], "delta"),
+    (["--palette", "randm"], "random"),
+    (["--model", "/nonexistent/{palette}"], "/nonexistent/random"),
+])
+def test_bad_names_exit_2_with_the_registry_message(models, tmp_path, capsys, argv, needle):
+    argv = ["--out", str(tmp_path), *argv] + ([] if "--model" in argv else ["--model", models])
+    assert ablate(argv) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_model_trained_with_another_palette_is_refused(models, tmp_path, capsys):
+    one = models.replace("{palette}", "random")
+    assert ablate(["--model", one, "--palette", "location-aware", "--out", str(tmp_path)]) == 2
+    assert "trained with palette 'random'" in capsys.readouterr().err
