@@ -2,7 +2,8 @@
 
     pytest benchmarks/test_unet.py --benchmark-enable --benchmark-group-by=param:c
 
-(``pyproject.toml`` disables benchmarks by default, so under plain ``pytest`` each runs once as a test.)
+(``pyproject.toml`` disables benchmarks by default, so under plain ``pytest`` each runs once as a test.
+Collected together with ``tests/test_unet.py`` the two same-named modules need ``--import-mode=importlib``.)
 The full per-image comparison (DDIM sampling, parameters, SD-1.5 counts): ``python -m unigs.models.table10``.
 """
 from __future__ import annotations
