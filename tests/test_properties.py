@@ -108,13 +108,20 @@ ROUND_TRIP = {
 }
 
 
+#: Config overrides for the round trips. palette-snap by default drops connected regions under ``min_area``
+#: pixels and gives their pixels to the nearest kept region, background regions included: a small black
+#: pocket between entities and the image border (9 pixels, say) then joins an entity even on a clean
+#: colormap. That is its noise handling at work, so the exactness property is checked with it off.
+ROUND_TRIP_CONFIG = {"palette-snap": {"min_area": 0}}
+
+
 def _decoder_or_skip(name: str):
     if name not in unigs.available("decoder"):
         pytest.skip(f"decoder {name!r} is not registered")
     entry = get_registry().get("decoder", name)
     if isinstance(entry.target, str) and importlib.util.find_spec(entry.target.partition(":")[0]) is None:
         pytest.skip(f"decoder {name!r}: module {entry.target} is not written yet")
-    return unigs.create("decoder", name)
+    return unigs.create("decoder", name, **ROUND_TRIP_CONFIG.get(name, {}))
 
 
 def _kmeans_clusters(decoder) -> int | None:
@@ -133,8 +140,8 @@ def _decode(name: str, decoder, cmap: np.ndarray, n: int) -> np.ndarray:
         k = _kmeans_clusters(decoder)
         if k is None:
             pytest.skip(f"{name}: cannot tell its cluster count from {decoder.config!r}")
-        # k clusters, one of them the background: only a colormap with exactly k - 1 entities fits
-        assume(n == k - 1)
+        # k clusters, one of them the background (dropped): a colormap with at most k - 1 entities fits
+        assume(n <= k - 1)
     return decoder.decode(cmap)
 
 
