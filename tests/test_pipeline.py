@@ -94,3 +94,16 @@ def test_training_resumes_from_checkpoint_without_losing_steps(tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     steps = [json.loads(l)["step"] for l in (tmp_path / "resumed" / "log.jsonl").read_text().splitlines()]
     assert steps and max(steps) == 4
+
+
+def test_half_precision_export_loads_as_float32(model, examples, tmp_path):
+    from safetensors.torch import load_file
+
+    model.save(tmp_path / "h", half=True)
+    stored = load_file(str(tmp_path / "h" / "unet.safetensors"))
+    assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
+    again = UniGS.load(tmp_path / "h")
+    assert all(p.dtype == torch.float32 for p in again.unet.parameters())
+    a = model.generate(examples[:2], steps=2, seed=1)["colormap"].astype(int)
+    b = again.generate(examples[:2], steps=2, seed=1)["colormap"].astype(int)
+    assert np.abs(a - b).mean() < 2.0  # float16 rounding of the weights, nothing more

@@ -212,12 +212,17 @@ class UniGS:
         return {"image": self.decode_latents(x[:, :c]), "colormap": self.decode_latents(x[:, c:])}
 
     # ---------------------------------------------------------------- saving
-    def save(self, directory: str | Path, extra: dict | None = None) -> None:
+    def save(self, directory: str | Path, extra: dict | None = None, *, half: bool = False) -> None:
+        """``unet.safetensors`` + ``config.json``; ``half=True`` stores float16 (shipped weights; loaded back
+        as float32)."""
+        import torch
         from safetensors.torch import save_file
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.unet.state_dict().items()}
+        if half:
+            state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
         _atomic(directory / "unet.safetensors", lambda p: save_file(state, str(p)))
         meta = {"model": self.config.to_json(), "unet": dict(self.unet.config), **(extra or {})}
         _atomic(directory / "config.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=list)))
@@ -235,7 +240,8 @@ class UniGS:
         meta = json.loads((directory / "config.json").read_text())
         unet_cfg = {k: v for k, v in meta["unet"].items() if not k.startswith("_")}
         unet = UNet2DConditionModel.from_config(unet_cfg)
-        unet.load_state_dict(load_file(str(directory / "unet.safetensors")), strict=True)
+        state = load_file(str(directory / "unet.safetensors"))
+        unet.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=True)
         return cls(ModelConfig.from_json(meta["model"]), unet=unet, device=device, dtype=dtype)
 
     def num_parameters(self) -> int:

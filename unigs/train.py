@@ -136,6 +136,7 @@ def main(argv=None) -> int:
     p.add_argument("--val-n", type=int, default=48)
     p.add_argument("--val-steps", type=int, default=10, help="DDIM steps in validation")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--export", help="when finished, write the final weights (EMA if on) here as float16")
     p.add_argument("--threads", type=int, default=int(os.environ.get("UNIGS_THREADS", "1")))
     p.add_argument("--codec-path", help="weights directory for codecs that need one (taef2, sd-vae)")
     p.add_argument("--image-size", type=int, help="training image size (default: the profile's)")
@@ -236,6 +237,11 @@ def main(argv=None) -> int:
             log.flush()
             print(f"step {done}: validation referring mIoU {scores['miou']:.3f} recall {scores['recall']:.3f}")
     log.close()
+    if args.export:
+        final = UniGS(model.config, unet=_with_state(unet, ema)) if ema is not None else model
+        final.save(args.export, extra={"step": args.steps, "trained_by": "python -m unigs.train " +
+                                       " ".join(argv if argv is not None else sys.argv[1:])}, half=True)
+        print(f"exported float16 weights to {args.export}")
     return 0
 
 
