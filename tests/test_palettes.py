@@ -44,7 +44,7 @@ def test_registered_and_default_config():
     p = unigs.create("palette", "location-aware")
     assert isinstance(p, LocationAwarePalette)
     assert p.config.grid == DEFAULT_GRID
-    assert (p.config.order, p.config.collision, p.config.overflow) == ("spread", "share", "error")
+    assert (p.config.order, p.config.collision, p.config.overflow) == ("spread", "nearest-free", "share")
 
 
 def test_palette_colors_are_the_124_level_colours():
@@ -161,7 +161,7 @@ def test_nearest_free_moves_to_nearest_cell():
 
 
 def test_nearest_free_too_many_entities():
-    p = LocationAwarePalette(grid=2, collision="nearest-free")
+    p = LocationAwarePalette(grid=2, collision="nearest-free", overflow="error")
     masks = np.zeros((5, 8, 8), dtype=bool)
     for k in range(5):
         masks[k, k, k] = True
@@ -214,7 +214,7 @@ def test_config_frozen():
     p = LocationAwarePalette(grid=6)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         p.config.grid = 7
-    assert repr(p) == "LocationAwarePalette(grid=6, order='spread', collision='share', overflow='error')"
+    assert repr(p) == "LocationAwarePalette(grid=6, order='spread', collision='nearest-free', overflow='share')"
 
 
 # ------------------------------------------------------------------------------------------- random
@@ -288,7 +288,7 @@ def test_coverage_synthetic():
         rect(h, w, 30, 40, 30, 40),  # cell (3, 3), alone
         rect(h, w, 22, 29, 30, 40),  # cell (2, 3), alone
     )
-    share = LocationAwarePalette(grid=4)
+    share = LocationAwarePalette(grid=4, collision="share")
     value, rows = coverage([masks], share, per_image=True)
     assert rows == [ImageCoverage(entities=4, covered=2, shared=2, hidden=0)]
     assert value == 0.5 and rows[0].ratio == 0.5
@@ -348,8 +348,9 @@ def coco_masks():
 
 def test_coverage_on_coco(coco_masks):
     assert sum(len(m) for m in coco_masks) == 1539
-    value, rows = coverage(coco_masks, LocationAwarePalette(), per_image=True)
+    value, rows = coverage(coco_masks, LocationAwarePalette(grid=5, collision="share"), per_image=True)
     assert 0.3 < value < 0.7  # 5x5, share: 44.8% of COCO entities keep a colour of their own
+    assert coverage(coco_masks, LocationAwarePalette()) > 0.99  # the default: 6x6, nearest-free (99.4%)
     assert sum(r.entities for r in rows) == 1539
     assert coverage(coco_masks, RandomPalette()) > 0.99  # distinct colours: only fully hidden entities fail
     # the paper's setting, up to 3-4 sampled entities per image, is far kinder to the grid

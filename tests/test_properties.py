@@ -179,7 +179,7 @@ def test_location_aware_encode_then_decode(name, scene, grid):
 @FAST
 @given(masks=any_masks(), grid=st.integers(1, 11), order=st.sampled_from(["spread", "raster"]))
 def test_share_colour_depends_only_on_centre_cell(masks, grid, order):
-    p = LocationAwarePalette(grid=grid, order=order)
+    p = LocationAwarePalette(grid=grid, order=order, collision="share")
     cells = reference_cells(masks, grid)
     np.testing.assert_array_equal(p.cells(masks), cells)
     colors = p.colors(masks)
@@ -208,7 +208,7 @@ def test_encode_colours_background_and_paint_order(masks, grid, collision):
 @FAST
 @given(masks=any_masks(max_entities=12), grid=st.integers(1, 6))
 def test_nearest_free_distinct_and_largest_keeps_its_cell(masks, grid):
-    p = LocationAwarePalette(grid=grid, collision="nearest-free")
+    p = LocationAwarePalette(grid=grid, collision="nearest-free", overflow="error")
     n = len(masks)
     if n > grid * grid:
         with pytest.raises(ValueError, match="nearest-free"):
