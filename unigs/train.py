@@ -80,6 +80,48 @@ class ExampleSource:
         return [self.example(step, i) for i in range(size)]
 
 
+#: Pool examples are drawn at this (otherwise unused) step index, apart from the per-step training stream.
+POOL_STEP = 10**9
+
+
+class LatentPool:
+    """A fixed pool of task examples encoded once (for slow codecs such as taef2), built in chunks under
+    ``directory`` so an interrupted build resumes; batches are drawn from it by (seed, step)."""
+
+    def __init__(self, directory: Path, source: ExampleSource, model: UniGS, size: int, *, chunk: int = 32):
+        import torch
+        from tqdm.auto import tqdm
+
+        directory.mkdir(parents=True, exist_ok=True)
+        parts = []
+        for lo in tqdm(range(0, size, chunk), desc="encoding latent pool", mininterval=5):
+            path = directory / f"pool_{lo:06d}.pt"
+            if not path.is_file():
+                cond = model.conditioning([source.example(POOL_STEP, i) for i in range(lo, min(size, lo + chunk))])
+                torch.save(cond, directory / "tmp.pt")
+                (directory / "tmp.pt").replace(path)
+            parts.append(torch.load(path, weights_only=False))
+        self.data = {k: _cat([p[k] for p in parts]) for k in parts[0]}
+        self.size, self.seed = size, source.seed
+
+    def batch(self, step: int, size: int) -> dict:
+        import torch
+
+        idx = torch.from_numpy(np.random.default_rng([self.seed, step]).integers(0, self.size, size))
+        return {k: v[idx] for k, v in self.data.items()}
+
+
+def _cat(tensors):
+    """Concatenate along the batch, right-padding token dimensions (prompts differ in length)."""
+    import torch
+    import torch.nn.functional as F
+
+    if tensors[0].dim() in (2, 3) and len({t.shape[1] for t in tensors}) > 1:
+        n = max(t.shape[1] for t in tensors)
+        tensors = [F.pad(t, (0, 0) * (t.dim() - 2) + (0, n - t.shape[1])) for t in tensors]
+    return torch.cat(tensors)
+
+
 def evaluate(model: UniGS, examples, *, steps: int, seed: int, decoder="pdm", batch: int = 16) -> dict:
     """Referring-style evaluation: generate colormaps, decode with ``decoder``, match to the targets."""
     from unigs.metrics import miou_recall
@@ -136,6 +178,9 @@ def main(argv=None) -> int:
     p.add_argument("--val-n", type=int, default=48)
     p.add_argument("--val-steps", type=int, default=10, help="DDIM steps in validation")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pool", type=int, default=0,
+                   help="train on a fixed pool of this many examples encoded once (for slow codecs; 0: fresh "
+                        "examples every step)")
     p.add_argument("--export", help="when finished, write the final weights (EMA if on) here as float16")
     p.add_argument("--threads", type=int, default=int(os.environ.get("UNIGS_THREADS", "1")))
     p.add_argument("--codec-path", help="weights directory for codecs that need one (taef2, sd-vae)")
@@ -190,6 +235,7 @@ def main(argv=None) -> int:
     val_source = ExampleSource(val_ds, {"referring": 1.0}, model.palette, seed=args.seed + 10**6, train=False,
                                indices=val_idx)
     val_examples = [val_source.example(0, i) for i in range(args.val_n)]
+    pool = LatentPool(out / "pool", source, model, args.pool) if args.pool else None
     out.mkdir(parents=True, exist_ok=True)
     (out / "command.json").write_text(json.dumps({"argv": argv if argv is not None else sys.argv[1:],
                                                    "args": vars(args)}, indent=2))
@@ -210,7 +256,7 @@ def main(argv=None) -> int:
         unet.train()
         for g in opt.param_groups:
             g["lr"] = args.lr * cosine_ramp(step, args.steps)
-        cond = model.conditioning(source.batch(step, args.batch))
+        cond = pool.batch(step, args.batch) if pool else model.conditioning(source.batch(step, args.batch))
         loss = model.loss(cond, generator=torch.Generator().manual_seed(args.seed * 7919 + step))
         opt.zero_grad(set_to_none=True)
         loss.backward()
