@@ -107,3 +107,17 @@ def test_half_precision_export_loads_as_float32(model, examples, tmp_path):
     a = model.generate(examples[:2], steps=2, seed=1)["colormap"].astype(int)
     b = again.generate(examples[:2], steps=2, seed=1)["colormap"].astype(int)
     assert np.abs(a - b).mean() < 2.0  # float16 rounding of the weights, nothing more
+
+
+def test_training_through_accelerate_matches_plain_torch(tmp_path):
+    # the same loop under Hugging Face accelerate (one process here; `accelerate launch` adds processes)
+    pytest.importorskip("accelerate")
+    from safetensors.torch import load_file
+
+    args = ["--steps", "2", "--batch", "2", "--widths", "32,32", "--image-size", "32", "--text-dim", "32",
+            "--val-n", "1", "--val-steps", "1"]
+    assert train_main(["--out", str(tmp_path / "plain"), *args]) == 0
+    assert train_main(["--out", str(tmp_path / "acc"), "--accelerate", *args]) == 0
+    a = load_file(str(tmp_path / "plain" / "checkpoint" / "unet.safetensors"))
+    b = load_file(str(tmp_path / "acc" / "checkpoint" / "unet.safetensors"))
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)

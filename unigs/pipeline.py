@@ -62,6 +62,7 @@ class UniGS:
         self.codec = unigs.create("codec", self.config.codec, **self.config.codec_config)
         self.text_encoder = unigs.create("text_encoder", self.config.text_encoder, **self.config.text_encoder_config)
         self.palette = unigs.create("palette", self.config.palette, **self.config.palette_config)
+        self.codec.to(self.device, self.dtype)
         c = self.codec.latent_channels
         if self.config.image_size % self.codec.downsample:
             raise ValueError(f"image_size {self.config.image_size} must be a multiple of the codec's downsample "

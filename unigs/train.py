@@ -76,8 +76,8 @@ class ExampleSource:
         return self.tasks[task].build(sample, palette=self.palette, rng=rng, train=self.train,
                                      vocabulary=self.vocabulary)
 
-    def batch(self, step: int, size: int):
-        return [self.example(step, i) for i in range(size)]
+    def batch(self, step: int, size: int, rank: int = 0):
+        return [self.example(step, rank * size + i) for i in range(size)]
 
 
 #: Pool examples are drawn at this (otherwise unused) step index, apart from the per-step training stream.
@@ -104,11 +104,11 @@ class LatentPool:
         self.data = {k: _cat([p[k] for p in parts]) for k in parts[0]}
         self.size, self.seed = size, source.seed
 
-    def batch(self, step: int, size: int) -> dict:
+    def batch(self, step: int, size: int, rank: int = 0, device=None) -> dict:
         import torch
 
-        idx = torch.from_numpy(np.random.default_rng([self.seed, step]).integers(0, self.size, size))
-        return {k: v[idx] for k, v in self.data.items()}
+        idx = torch.from_numpy(np.random.default_rng([self.seed, step, rank]).integers(0, self.size, size))
+        return {k: v[idx].to(device) for k, v in self.data.items()}
 
 
 def _cat(tensors):
@@ -182,6 +182,10 @@ def main(argv=None) -> int:
                    help="train on a fixed pool of this many examples encoded once (for slow codecs; 0: fresh "
                         "examples every step)")
     p.add_argument("--export", help="when finished, write the final weights (EMA if on) here as float16")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (ignored under accelerate launch)")
+    p.add_argument("--accelerate", action="store_true",
+                   help="use Hugging Face accelerate even in one process (automatic under `accelerate launch` "
+                        "with several processes)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("UNIGS_THREADS", "1")))
     p.add_argument("--codec-path", help="weights directory for codecs that need one (taef2, sd-vae)")
     p.add_argument("--image-size", type=int, help="training image size (default: the profile's)")
@@ -207,15 +211,25 @@ def main(argv=None) -> int:
         model_kw["codec_config"] = {"path": args.codec_path}
     data = args.data or profile["data"]
 
+    acc = None
+    if args.accelerate or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        try:
+            from accelerate import Accelerator
+        except ImportError as err:
+            raise SystemExit("multi-process training needs accelerate: pip install 'unigs[multi-gpu]'") from err
+        acc = Accelerator()
+    device = str(acc.device) if acc else args.device
+    rank, is_main = (acc.process_index, acc.is_main_process) if acc else (0, True)
+
     start = 0
     if (ckpt / "config.json").is_file():
-        model = UniGS.load(ckpt)
+        model = UniGS.load(ckpt, device=device)
         state = torch.load(ckpt / "trainer.pt", weights_only=False)
         start = state["step"]
         print(f"resuming {out} from step {start}")
     else:
         torch.manual_seed(args.seed)  # the UNet's initial weights
-        model = UniGS(ModelConfig(**model_kw))
+        model = UniGS(ModelConfig(**model_kw), device=device)
         state = None
     unet = model.unet
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
@@ -227,6 +241,8 @@ def main(argv=None) -> int:
         if ema is not None and state.get("ema") is not None:
             ema = state["ema"]
         torch.set_rng_state(state["torch_rng"])
+    # under accelerate the forward pass goes through the DDP wrapper; `unet` stays the plain module
+    train_unet, opt = acc.prepare(unet, opt) if acc else (unet, opt)
 
     train_ds, train_idx = build_dataset(data, model.config.image_size, "train")
     val_ds, val_idx = (build_dataset(data, model.config.image_size, "val") if data == "procedural"
@@ -237,11 +253,14 @@ def main(argv=None) -> int:
     val_examples = [val_source.example(0, i) for i in range(args.val_n)]
     pool = LatentPool(out / "pool", source, model, args.pool) if args.pool else None
     out.mkdir(parents=True, exist_ok=True)
-    (out / "command.json").write_text(json.dumps({"argv": argv if argv is not None else sys.argv[1:],
+    if is_main:
+        (out / "command.json").write_text(json.dumps({"argv": argv if argv is not None else sys.argv[1:],
                                                    "args": vars(args)}, indent=2))
     log = open(out / "log.jsonl", "a")
 
     def save(step):
+        if not is_main:
+            return
         model.save(ckpt, extra={"step": step, "args": vars(args)})
         torch.save({"step": step, "optimizer": opt.state_dict(), "ema": ema, "torch_rng": torch.get_rng_state()},
                    ckpt / "trainer.pt.tmp")
@@ -256,10 +275,13 @@ def main(argv=None) -> int:
         unet.train()
         for g in opt.param_groups:
             g["lr"] = args.lr * cosine_ramp(step, args.steps)
-        cond = pool.batch(step, args.batch) if pool else model.conditioning(source.batch(step, args.batch))
-        loss = model.loss(cond, generator=torch.Generator().manual_seed(args.seed * 7919 + step))
+        cond = (pool.batch(step, args.batch, rank, model.device) if pool
+                else model.conditioning(source.batch(step, args.batch, rank)))
+        model.unet = train_unet
+        loss = model.loss(cond, generator=torch.Generator().manual_seed((args.seed * 7919 + step) * 64 + rank))
+        model.unet = unet
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        acc.backward(loss) if acc else loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
         if ema is not None:
@@ -268,7 +290,7 @@ def main(argv=None) -> int:
                     ema[k].mul_(args.ema).add_(v.detach(), alpha=1 - args.ema) if v.dtype.is_floating_point else ema[k].copy_(v)
         losses.append(loss.item())
         done = step + 1
-        if done % 50 == 0:
+        if done % 50 == 0 and is_main:
             rec = {"step": done, "loss": float(np.mean(losses)), "lr": opt.param_groups[0]["lr"],
                    "elapsed_s": round(time.time() - t0, 1)}
             log.write(json.dumps(rec) + "\n")
@@ -277,13 +299,13 @@ def main(argv=None) -> int:
             losses = []
         if done % args.ckpt_every == 0 or done == args.steps:
             save(done)
-        if done % args.val_every == 0 or done == args.steps:
+        if is_main and (done % args.val_every == 0 or done == args.steps):
             scores = evaluate(model, val_examples, steps=args.val_steps, seed=args.seed)
             log.write(json.dumps({"step": done, "val": scores}) + "\n")
             log.flush()
             print(f"step {done}: validation referring mIoU {scores['miou']:.3f} recall {scores['recall']:.3f}")
     log.close()
-    if args.export:
+    if args.export and is_main:
         final = UniGS(model.config, unet=_with_state(unet, ema)) if ema is not None else model
         final.save(args.export, extra={"step": args.steps, "trained_by": "python -m unigs.train " +
                                        " ".join(argv if argv is not None else sys.argv[1:])}, half=True)
