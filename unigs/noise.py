@@ -130,3 +130,28 @@ def random_scene(seed, size: tuple[int, int], num_entities: int, *, palette=None
     colors = palette_colors(levels)
     choice = rng.choice(len(colors), size=len(masks), replace=False)
     return paint(masks, colors[choice]), masks
+
+
+#: Named degradations ``(sigma, blur)`` used by the decoder benchmarks. ``codec`` matches a TAEF2
+#: encode/decode round trip of a clean 256² colormap (measured: mean absolute error 2.0-2.7 levels, about
+#: 2.1 for this setting, with ~5k distinct colours); ``moderate`` and ``harsh`` stand for generated colormaps
+#: whose colours wander inside entities (the feasibility run in DESIGN section 3).
+NOISE_CONDITIONS = {"codec": (2.0, 0.6), "moderate": (4.0, 1.0), "harsh": (8.0, 1.0)}
+
+
+def noisy_scenes(size: tuple[int, int], condition: str, count: int, *, seed: int = 0, palette=None,
+                 entities: tuple[int, int] = (3, 8)) -> list:
+    """``count`` benchmark records ``(noisy colormap, masks)`` for one named condition of
+    :data:`NOISE_CONDITIONS`: random scenes with ``entities`` (inclusive range) entities painted by
+    ``palette`` (None: distinct random palette colours), degraded with :func:`noisy_colormap`.
+    Reproducible from ``seed``; scene ``i`` is the same for every condition (only its noise differs)."""
+    if condition not in NOISE_CONDITIONS:
+        raise ValueError(f"condition must be one of {', '.join(NOISE_CONDITIONS)}, got {condition!r}")
+    sigma, blur = NOISE_CONDITIONS[condition]
+    lo, hi = entities
+    out = []
+    for i in range(count):
+        rng = np.random.default_rng([seed, size[0], size[1], i])
+        cmap, masks = random_scene(rng, size, int(rng.integers(lo, hi + 1)), palette=palette)
+        out.append((noisy_colormap(cmap, sigma=sigma, blur=blur, seed=rng), masks))
+    return out

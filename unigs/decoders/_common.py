@@ -130,10 +130,18 @@ def principal_split(dt: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
 _PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53)
 
 
+_SIGN_DIRECTIONS: dict[int, np.ndarray] = {}
+
+
 def _sign_direction(c: int) -> np.ndarray:
-    if c <= len(_PRIMES):
-        return np.sqrt(np.array(_PRIMES[:c], dtype=np.float64))
-    return np.sqrt(np.arange(c, dtype=np.float64) + np.pi)
+    g = _SIGN_DIRECTIONS.get(c)
+    if g is None:
+        if c <= len(_PRIMES):
+            g = np.sqrt(np.array(_PRIMES[:c], dtype=np.float64))
+        else:
+            g = np.sqrt(np.arange(c, dtype=np.float64) + np.pi)
+        _SIGN_DIRECTIONS[c] = g
+    return g
 
 
 class Split(NamedTuple):
@@ -159,22 +167,27 @@ def two_means(dt: np.ndarray, w: np.ndarray, side: np.ndarray, max_iter: int, w_
     ``t1·x > ½ |t1|² (1/s1 - 1/s0)``: one product for the projections and one for ``t1`` per iteration.
     Small clusters are dominated by numpy's per-call overhead, so the loop keeps the calls minimal.
     """
-    previous = None
-    for it in range(max_iter + 1):
+    w1 = w * side
+    s1 = float(w1.sum())
+    s0 = w_total - s1
+    if s0 <= 0.0 or s1 <= 0.0:
+        return None
+    t1 = dt @ w1
+    for _ in range(max_iter):
+        # assignment to the centres of the current labels; unchanged labels = converged (scikit-learn
+        # checks the same thing one centre update later: the centres of unchanged labels are unchanged)
+        new = (t1 @ dt) > 0.5 * float(t1 @ t1) * (1.0 / s1 - 1.0 / s0)
+        if not (new ^ side).any():
+            return Split(side, w1, s1, t1)
+        side = new
         w1 = w * side
         s1 = float(w1.sum())
         s0 = w_total - s1
         if s0 <= 0.0 or s1 <= 0.0:
             return None
         t1 = dt @ w1
-        if previous is not None and not (side ^ previous).any():
-            return Split(side, w1, s1, t1)
-        if it == max_iter:  # out of iterations: labels of the last centres (sklearn's final E-step)
-            break
-        threshold = 0.5 * float(t1 @ t1) * (1.0 / s1 - 1.0 / s0)
-        previous, side = side, (t1 @ dt) > threshold
-    threshold = 0.5 * float(t1 @ t1) * (1.0 / s1 - 1.0 / s0)
-    side = (t1 @ dt) > threshold
+    # out of iterations: the labels of the last centres (scikit-learn's final E-step)
+    side = (t1 @ dt) > 0.5 * float(t1 @ t1) * (1.0 / s1 - 1.0 / s0)
     w1 = w * side
     s1 = float(w1.sum())
     if s1 <= 0.0 or s1 >= w_total:
