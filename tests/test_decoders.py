@@ -17,9 +17,12 @@ from unigs.noise import noisy_colormap, paint, palette_colors, random_entity_mas
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PALETTE = palette_colors()
-#: Bright palette colours (a channel >= 192): PDM's stop rule keeps a small *dark* entity merged with the
-#: black background (its spread, weighted by pixel share, stays below δ), which is the algorithm, not a bug.
-BRIGHT = PALETTE[PALETTE.max(axis=1) >= 192]
+#: Colours for exact round trips: levels {0, 128, 255} with a 255 channel, so any two differ by >= 127 in some
+#: channel (>= 50 on the pinned scale). PDM does not split a two-colour cluster whose RMS spread
+#: d * sqrt(p * (1 - p)) is below δ (d colour distance, p pixel share): adjacent palette colours or a small
+#: entity against a large one stay merged. That is the algorithm, not a bug; with these colours and
+#: entities of >= 5% of the image the spread is always above δ = 10.
+FAR = PALETTE[np.isin(PALETTE, (0, 128, 255)).all(axis=1) & (PALETTE.max(axis=1) == 255)]
 
 
 def as_set(masks: np.ndarray) -> set:
@@ -128,17 +131,17 @@ def test_pdm_clean_blocks_exact():
 
 
 @st.composite
-def bright_scenes(draw):
+def far_colour_scenes(draw):
     seed = draw(st.integers(0, 10_000))
     n = draw(st.integers(1, 6))
-    masks = random_entity_masks(seed, (48, 56), n, min_area=0.02)
-    idx = draw(st.lists(st.integers(0, len(BRIGHT) - 1), min_size=len(masks), max_size=len(masks), unique=True))
-    return paint(masks, BRIGHT[idx]), masks
+    masks = random_entity_masks(seed, (48, 56), n, min_area=0.05)
+    idx = draw(st.lists(st.integers(0, len(FAR) - 1), min_size=len(masks), max_size=len(masks), unique=True))
+    return paint(masks, FAR[idx]), masks
 
 
 @pytest.mark.parametrize("name", ["pdm", "gt-kmeans", "palette-snap"])
 @settings(max_examples=15, deadline=None)
-@given(scene=bright_scenes())
+@given(scene=far_colour_scenes())
 def test_clean_colormap_decodes_exactly(name, scene):
     cmap, masks = scene
     if name == "palette-snap":  # one mask per connected region: an occluded entity cut in two gives two
