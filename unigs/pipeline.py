@@ -88,8 +88,10 @@ class UniGS:
 
         cls = DDIMScheduler if kind == "ddim" else DDPMScheduler
         # clip_sample=False: the default clips the predicted clean latent to [-1, 1] (DESIGN.md pitfalls).
+        # "trailing" spacing starts sampling at t = T-1 (pure noise, as in training) instead of T - T/steps:
+        # measured on the embedded model at 2,500 steps, 1-step PDM mIoU 0.197 vs 0.112 with "leading".
         return cls(num_train_timesteps=self.config.num_train_timesteps, beta_schedule=self.config.beta_schedule,
-                   prediction_type=self.config.prediction_type, clip_sample=False)
+                   prediction_type=self.config.prediction_type, clip_sample=False, timestep_spacing="trailing")
 
     def _images_to_tensor(self, images: Sequence[np.ndarray]):
         import torch
