@@ -74,7 +74,7 @@ def render_pdm_tree(colormap: np.ndarray, decoder=None, *, cell: int = 160) -> I
         for n in alive:
             m = tree.node_mask(n.id)
             img[m] = np.round(n.mean_rgb).astype(np.uint8)
-            if n.depth == d:
+            if n.depth == d and n.pixels >= 0.02 * h * w:  # label clusters big enough to read
                 ys, xs = np.nonzero(m)
                 labels.append((xs.mean() * cell / w, ys.mean() * cell / h, n.statistic))
         x0 = pad + (d + 1) * (cell + pad)
