@@ -1,7 +1,6 @@
 """The ablation CLI: tables, cache reuse, extra third-party rows, error exits."""
 import json
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

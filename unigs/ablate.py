@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import attrs
-import numpy as np
 
 import unigs
 from unigs.ablation import GenerationSpec, generate, resolve_model, score

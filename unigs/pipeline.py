@@ -54,7 +54,6 @@ class UniGS:
 
     def __init__(self, config: ModelConfig | None = None, *, unet=None, device: str = "cpu", dtype=None):
         import torch
-        from diffusers import UNet2DConditionModel
 
         self.config = config or ModelConfig()
         self.device = torch.device(device)
@@ -218,7 +217,6 @@ class UniGS:
     def save(self, directory: str | Path, extra: dict | None = None, *, half: bool = False) -> None:
         """``unet.safetensors`` + ``config.json``; ``half=True`` stores float16 (shipped weights; loaded back
         as float32)."""
-        import torch
         from safetensors.torch import save_file
 
         directory = Path(directory)

@@ -16,7 +16,6 @@ import importlib
 import importlib.metadata as md
 import os
 import threading
-import traceback
 from typing import Any, Callable, Iterable
 
 import attrs

@@ -15,3 +15,20 @@ class Decoder(Component):
 
     def decode(self, colormap: np.ndarray, *, num_entities: int | None = None) -> np.ndarray:
         raise NotImplementedError
+
+
+class FeatureDecoder(Decoder):
+    """A decoder that clusters on the registered feature space named by ``config.feature``.
+
+    The feature space is resolved on first use and kept (registry lookups stay out of the hot path).
+    """
+
+    _feature = None
+
+    @property
+    def feature(self):
+        if self._feature is None:
+            from unigs.decoders._common import resolve_feature
+
+            self._feature = resolve_feature(self.config.feature)
+        return self._feature

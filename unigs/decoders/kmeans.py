@@ -9,14 +9,13 @@ nearest black) is dropped unless ``keep_background``, exactly as in PDM
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import attrs
 import numpy as np
 
 from unigs.colormap import check_colormap
 from unigs.decoders import _common as C
-from unigs.decoders.base import Decoder
+from unigs.decoders.base import FeatureDecoder
 
 
 @attrs.frozen
@@ -29,20 +28,10 @@ class KMeansConfig:
     keep_background: bool = C.keep_background_field()
 
 
-class KMeansDecoder(Decoder):
+class KMeansDecoder(FeatureDecoder):
     """k-means with a fixed number of clusters ``k`` (``num_entities`` is ignored)."""
 
     Config = KMeansConfig
-
-    def __init__(self, config: Any = None, /, **overrides: Any) -> None:
-        super().__init__(config, **overrides)
-        self._feature = None
-
-    @property
-    def feature(self):
-        if self._feature is None:
-            self._feature = C.resolve_feature(self.config.feature)
-        return self._feature
 
     def decode(self, colormap: np.ndarray, *, num_entities: int | None = None) -> np.ndarray:
         return self._decode(check_colormap(colormap), self.config.k)

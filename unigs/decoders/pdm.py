@@ -47,14 +47,13 @@ is dropped even if it is not very dark: the paper's rule; an all-black colormap 
 """
 from __future__ import annotations
 
-from typing import Any
 
 import attrs
 import numpy as np
 
 from unigs.colormap import check_colormap
 from unigs.decoders import _common as C
-from unigs.decoders.base import Decoder
+from unigs.decoders.base import FeatureDecoder
 
 STATISTICS = ("rms", "msd")
 #: Why a node was not split.
@@ -139,20 +138,10 @@ class PDMTree:
         return C.labels_to_masks(self.leaf_labels.reshape(-1), np.array(keep, dtype=np.int64), self.leaf_labels.shape)
 
 
-class PDMDecoder(Decoder):
+class PDMDecoder(FeatureDecoder):
     """Progressive dichotomy (paper eq. 6-7) on unique colours; see the module docstring."""
 
     Config = PDMConfig
-
-    def __init__(self, config: Any = None, /, **overrides: Any) -> None:
-        super().__init__(config, **overrides)
-        self._feature = None
-
-    @property
-    def feature(self):
-        if self._feature is None:
-            self._feature = C.resolve_feature(self.config.feature)
-        return self._feature
 
     # ------------------------------------------------------------------------------------------ API
     def decode(self, colormap: np.ndarray, *, num_entities: int | None = None) -> np.ndarray:

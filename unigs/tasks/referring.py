@@ -12,7 +12,6 @@ negatives unless ``eval_negatives=True``. With no absent category left in the vo
 from __future__ import annotations
 
 import attrs
-import numpy as np
 
 from unigs.coarse_mask import _prob
 from unigs.tasks.base import COCO_THINGS, Task, TaskConfig, join_names, unique_in_order
