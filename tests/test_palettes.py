@@ -197,7 +197,7 @@ def test_encode_paints_small_on_top():
         ({"grid": 12}, r"grid\*\*2 <= 124.*grid=12"),
         ({"grid": 0}, r"grid=0"),
         ({"grid": 2.5}, r"grid must be an int"),
-        ({"order": "zigzag"}, r"order must be one of 'spread', 'raster', got 'zigzag'"),
+        ({"order": "zigzag"}, r"order must be one of 'spread', 'raster', 'gradient', got 'zigzag'"),
         ({"collision": "merge"}, r"collision must be one of"),
         ({"overflow": "drop"}, r"overflow must be one of"),
         ({"gird": 5}, r"unknown config key.*'gird' \(did you mean 'grid'\?\)"),
@@ -367,3 +367,14 @@ def test_coverage_table_on_coco(coco_masks):
         assert 0.2 < table[grid, "share"] < 0.9
     assert table[11, "share"] > table[4, "share"]
     assert table[11, "nearest-free"] > 0.99
+
+
+def test_gradient_order_is_monotone_in_location_and_distinct():
+    p = LocationAwarePalette(grid=5, order="gradient")
+    cells = p.cell_colors.astype(int)
+    assert len({tuple(c) for c in cells.reshape(-1, 3)}) == 25 and cells.reshape(-1, 3).any(axis=1).all()
+    assert (np.diff(cells[:, :, 0], axis=1) > 0).all() and (np.diff(cells[:, :, 1], axis=0) > 0).all()
+    # neighbours differ in two channels (one level of red or green, and blue)
+    assert (cells[:, 1:, 2] != cells[:, :-1, 2]).all() and (cells[1:, :, 2] != cells[:-1, :, 2]).all()
+    with pytest.raises(unigs.ConfigError, match="gradient.*grid <= 5"):
+        LocationAwarePalette(grid=6, order="gradient")

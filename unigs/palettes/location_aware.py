@@ -18,6 +18,9 @@ Parameters the paper leaves open, exposed as config:
     helps. The smallest LAB (CIE76) distance between 8-neighbours comes out at about 55-70 for grids 2-11,
     against 10-30 for ``"raster"``; the smallest distance to black is 57 (grid 8) to 130 (grid 2).
     Deterministic, computed once per grid and cached.
+    ``"gradient"`` (beyond the paper, grid <= 5): red rises with the column, green with the row, blue
+    alternates 255/128 as a checkerboard, so the colour is a smooth function of location (easier for a
+    UNet with coordinate inputs to learn); neighbouring cells still differ in two channels.
     ``"raster"``: the paper-literal reading: cell ``k`` (row-major) takes colour ``k`` of
     :data:`PALETTE_COLORS` (``itertools.product(LEVELS, repeat=3)`` order without black), so neighbouring
     cells differ by one level of one channel.
@@ -66,7 +69,7 @@ MAX_CELLS = len(PALETTE_COLORS)  # 124
 #: grid 4, and PDM then merges small dark entities into the background on clean colormaps).
 BLACK_WEIGHT = 0.35
 
-ORDERS = ("spread", "raster")
+ORDERS = ("spread", "raster", "gradient")
 COLLISIONS = ("share", "nearest-free")
 OVERFLOWS = ("error", "share")
 
@@ -95,6 +98,18 @@ def _neighbour_pairs(grid: int, radius: int) -> np.ndarray:
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
+def _gradient_indices(grid: int) -> tuple[int, ...]:
+    """Red rises with the column, green with the row, blue alternates 255/128 like a checkerboard: the colour
+    is a monotone function of the cell's position (what a UNet with coordinates can regress), and
+    neighbouring cells still differ in two channels. At most 5 levels per axis, so grid <= 5."""
+    if grid > len(LEVELS):
+        raise ValueError(f"order='gradient' needs grid <= {len(LEVELS)} (one level per row/column), got grid={grid}")
+    steps = np.round(np.linspace(0, len(LEVELS) - 1, grid)).astype(int)
+    lookup = {tuple(int(v) for v in c): i for i, c in enumerate(PALETTE_COLORS)}
+    return tuple(lookup[(LEVELS[steps[c]], LEVELS[steps[r]], 255 if (r + c) % 2 == 0 else 128)]
+                 for r in range(grid) for c in range(grid))
+
+
 @functools.lru_cache(maxsize=None)
 def cell_color_indices(grid: int, order: str = "spread") -> tuple[int, ...]:
     """Row-major cell -> index into :data:`PALETTE_COLORS` (cached; deterministic)."""
@@ -103,6 +118,8 @@ def cell_color_indices(grid: int, order: str = "spread") -> tuple[int, ...]:
     n = grid * grid
     if order == "raster":
         return tuple(range(n))
+    if order == "gradient":
+        return _gradient_indices(grid)
     if order != "spread":
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     lab = rgb_to_lab(PALETTE_COLORS)
@@ -198,13 +215,19 @@ def _check_grid(instance, attribute, value):
         )
 
 
+def _check_order(instance, attribute, value) -> None:
+    if value == "gradient" and instance.grid > len(LEVELS):
+        raise ValueError(f"order='gradient' needs grid <= {len(LEVELS)} (one level per row/column), "
+                         f"got grid={instance.grid}")
+
+
 class LocationAwarePalette(Palette):
     """Location-aware palette: colour of the ``grid x grid`` cell holding each entity's centre of mass."""
 
     @attrs.frozen
     class Config:
         grid: int = attrs.field(default=DEFAULT_GRID, validator=_check_grid)
-        order: str = attrs.field(default="spread", validator=_in(ORDERS))
+        order: str = attrs.field(default="spread", validator=[_in(ORDERS), _check_order])
         collision: str = attrs.field(default=DEFAULT_COLLISION, validator=_in(COLLISIONS))
         overflow: str = attrs.field(default=DEFAULT_OVERFLOW, validator=_in(OVERFLOWS))
 
