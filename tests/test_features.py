@@ -160,3 +160,19 @@ def test_modules_do_not_import_torch():
         "unigs.noise; assert 'torch' not in sys.modules, 'torch imported at module level'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_lab_equals_kornia_float64_rounded():
+    """The table + numpy arithmetic path gives exactly kornia's float64 rgb_to_lab rounded to float32."""
+    import torch
+    from kornia.color import rgb_to_lab
+
+    from unigs.features.lab import lab_features
+
+    rng = np.random.default_rng(11)
+    levels = np.arange(256, dtype=np.uint8)
+    colors = np.concatenate([rng.integers(0, 256, (1 << 18, 3), dtype=np.uint8), np.stack([levels] * 3, 1)])
+    rgb = torch.from_numpy(np.ascontiguousarray(colors.T, dtype=np.float64) / 255.0).unsqueeze(-1)
+    with torch.no_grad():
+        ref = rgb_to_lab(rgb).squeeze(-1).T.numpy().astype(np.float32)
+    np.testing.assert_array_equal(lab_features(colors), ref)

@@ -108,20 +108,52 @@ def color_features(feature: Any, colors: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------- 2-means
 # Points are stored channel-major, ``dt`` of shape (C, n): the products below then run over contiguous
 # rows of length n, 2-3x faster than on (n, C) rows of 6 floats.
-def principal_split(dt: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+try:  # numpy's own LAPACK gufunc behind np.linalg.eigh, without its per-call checks and errstate (~5 us)
+    from numpy.linalg import _umath_linalg as _UL
+
+    _EIGH = _UL.eigh_lo
+except (ImportError, AttributeError):  # pragma: no cover - other numpy layouts
+    _EIGH = None
+
+
+def _top_eigenvector(cov: np.ndarray) -> np.ndarray:
+    """Eigenvector of the largest eigenvalue of a symmetric float64 matrix (what ``np.linalg.eigh`` gives)."""
+    if _EIGH is not None:
+        with np.errstate(all="ignore"):
+            _, vecs = _EIGH(cov, signature="d->dd")
+        v = vecs[:, -1]
+        if np.isfinite(v).all():
+            return v
+    return np.linalg.eigh(cov)[1][:, -1]  # the checked path (raises LinAlgError on non-convergence)
+
+
+def weighted_rows(dt: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``[dt * w; w]`` as one (C + 1, n) array: one product with a 0/1 vector gives a cluster's weighted
+    feature sum and its total weight together (:func:`two_means`); the first C rows give the covariance."""
+    c, n = dt.shape
+    a = np.empty((c + 1, n))
+    np.multiply(dt, w, out=a[:c])
+    a[c] = w
+    return a
+
+
+def principal_split(dt: np.ndarray, w: np.ndarray | None = None, a: np.ndarray | None = None) -> np.ndarray:
     """Deterministic initial split of centred points ``dt`` (C, n) with optional weights ``w`` (n,).
 
     Project on the first principal component of the (weighted) covariance and split at the (weighted)
     mean, i.e. at projection 0 because the points are centred. Returns ``side`` (bool, True = cluster 1).
+    ``a`` is ``weighted_rows(dt, w)`` when the caller has it (saves recomputing ``dt * w``).
 
     The eigenvector's sign is fixed by a generic direction (``v · g > 0`` with ``g_i = sqrt(prime_i)``),
     so which half becomes cluster 0 depends neither on LAPACK's sign choice nor on float noise: palette
     colours make principal axes like (1, -1, 0)/sqrt(2) whose entries tie in magnitude, so a rule such as
     "largest entry positive" flips between two computations of the same axis that differ by an ulp.
     """
-    cov = (dt if w is None else dt * w) @ dt.T
-    _, vecs = np.linalg.eigh(cov)
-    v = vecs[:, -1]
+    if a is not None:
+        dw = a[: dt.shape[0]]
+    else:
+        dw = dt if w is None else dt * w
+    v = _top_eigenvector(dw @ dt.T)
     if v @ _sign_direction(v.shape[0]) < 0:
         v = -v
     return (v @ dt) > 0.0
@@ -151,9 +183,17 @@ class Split(NamedTuple):
     t1: np.ndarray  # (C,) weighted feature sum of cluster 1 (cluster 0's is -t1: the points are centred)
 
 
-def two_means(dt: np.ndarray, w: np.ndarray, side: np.ndarray, max_iter: int, w_total: float) -> Split | None:
+#: Above this many points, :func:`two_means` updates the cluster-1 sums from the points that changed side
+#: (a handful after the first iterations) instead of re-summing all points; below it, one product over all
+#: points costs fewer numpy calls.
+INCREMENTAL_MIN_POINTS = 2048
+
+
+def two_means(
+    dt: np.ndarray, w: np.ndarray, side: np.ndarray, max_iter: int, w_total: float, a: np.ndarray | None = None
+) -> Split | None:
     """Weighted Lloyd 2-means on *centred* points ``dt`` (C, n), weights ``w`` (summing to ``w_total``),
-    started from the halves in ``side``.
+    started from the halves in ``side``; ``a`` is ``weighted_rows(dt, w)`` when the caller has it.
 
     Mirrors ``sklearn.cluster.KMeans(n_clusters=2, init=<means of the two halves of side>, n_init=1,
     tol=0, algorithm="lloyd")``: each iteration assigns every point to its nearest centre (ties to centre 0)
@@ -164,35 +204,46 @@ def two_means(dt: np.ndarray, w: np.ndarray, side: np.ndarray, max_iter: int, w_
 
     Because the points are centred (weighted sum 0), the centres are ``c1 = t1/s1`` and ``c0 = -t1/s0``
     with ``t1`` the cluster-1 sum, and "strictly nearer c1" reduces to
-    ``t1·x > ½ |t1|² (1/s1 - 1/s0)``: one product for the projections and one for ``t1`` per iteration.
-    Small clusters are dominated by numpy's per-call overhead, so the loop keeps the calls minimal.
+    ``t1·x > ½ |t1|² (1/s1 - 1/s0)``: one product for the projections per iteration. ``t1`` and ``s1``
+    come together from one product of ``[dt * w; w]`` with the 0/1 labels; on large clusters only the
+    points that changed side are summed (``+`` for joining cluster 1, ``-`` for leaving it). Small clusters
+    are dominated by numpy's per-call overhead, so the loop keeps the calls minimal.
     """
-    w1 = w * side
-    s1 = float(w1.sum())
+    c, n = dt.shape
+    if a is None:
+        a = weighted_rows(dt, w)
+    incremental = n >= INCREMENTAL_MIN_POINTS
+    ts = a @ side.astype(np.float64)
+    t1, s1 = ts[:c], float(ts[c])
     s0 = w_total - s1
     if s0 <= 0.0 or s1 <= 0.0:
         return None
-    t1 = dt @ w1
     for _ in range(max_iter):
         # assignment to the centres of the current labels; unchanged labels = converged (scikit-learn
         # checks the same thing one centre update later: the centres of unchanged labels are unchanged)
         new = (t1 @ dt) > 0.5 * float(t1 @ t1) * (1.0 / s1 - 1.0 / s0)
-        if not (new ^ side).any():
-            return Split(side, w1, s1, t1)
+        if incremental:
+            moved = np.flatnonzero(new ^ side)
+            if not moved.size:
+                break
+            ts = ts + np.take(a, moved, axis=1) @ (np.take(new, moved) * 2.0 - 1.0)
+        else:
+            if not (new ^ side).any():
+                break
+            ts = a @ new.astype(np.float64)
         side = new
-        w1 = w * side
-        s1 = float(w1.sum())
+        t1, s1 = ts[:c], float(ts[c])
         s0 = w_total - s1
         if s0 <= 0.0 or s1 <= 0.0:
             return None
-        t1 = dt @ w1
-    # out of iterations: the labels of the last centres (scikit-learn's final E-step)
-    side = (t1 @ dt) > 0.5 * float(t1 @ t1) * (1.0 / s1 - 1.0 / s0)
-    w1 = w * side
-    s1 = float(w1.sum())
-    if s1 <= 0.0 or s1 >= w_total:
-        return None
-    return Split(side, w1, s1, dt @ w1)
+    else:
+        # out of iterations: the labels of the last centres (scikit-learn's final E-step)
+        side = (t1 @ dt) > 0.5 * float(t1 @ t1) * (1.0 / s1 - 1.0 / s0)
+        ts = a @ side.astype(np.float64)
+        t1, s1 = ts[:c], float(ts[c])
+        if s1 <= 0.0 or s1 >= w_total:
+            return None
+    return Split(side, w * side, s1, t1)
 
 
 # ----------------------------------------------------------------------------------- background, masks

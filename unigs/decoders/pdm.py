@@ -222,7 +222,8 @@ class PDMDecoder(FeatureDecoder):
                     d = np.take(feats, idx, axis=1)
                     d -= ((d @ w) / total)[:, None]
                     sq = np.einsum("ij,ij->j", d, d)
-                split = C.two_means(d, w, C.principal_split(d, w), max_iter, total)
+                a = C.weighted_rows(d, w)
+                split = C.two_means(d, w, C.principal_split(d, w, a), max_iter, total, a)
                 if split is None:
                     stop = "degenerate"
             root = None

@@ -14,7 +14,13 @@ from unigs.features.rgb import check_colors, rgb_features
 
 
 def rgb_lab_features(colors: np.ndarray) -> np.ndarray:
-    return np.concatenate([rgb_features(colors), lab_features(colors)], axis=-1)
+    """(..., 3) uint8 -> (..., 6) float32: ``rgb_features`` and ``lab_features`` concatenated (written in place
+    into one array instead of concatenating two)."""
+    flat = colors.reshape(-1, 3)
+    out = np.empty((flat.shape[0], 6), dtype=np.float32)
+    out[:, :3] = rgb_features(flat)
+    lab_features(flat, out=out[:, 3:])
+    return out.reshape(colors.shape[:-1] + (6,))
 
 
 class RGBLABFeature(FeatureSpace):
