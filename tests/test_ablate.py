@@ -35,6 +35,8 @@ def test_all_tables_are_written_and_cache_is_reused(models, tmp_path, monkeypatc
     assert {r["table"] for r in report["rows"]} == {"7", "8", "9a", "9b"}
     assert all(len(r["per_image_miou"]) == r["timing"]["rounds"] for r in report["rows"])
     assert (tmp_path / "figures" / "pdm_tree.png").is_file()
+    base = report["coarse_mask_baseline"]["location-aware"]
+    assert 0.0 < base["miou"] <= 1.0 and "Trivial baseline" in (tmp_path / "table7.md").read_text()
     assert (tmp_path / "figures" / "panels_location-aware.png").is_file()
     # a second sweep must not touch the UNet: make generation impossible and rerun
     import unigs.pipeline

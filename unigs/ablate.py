@@ -21,7 +21,7 @@ from pathlib import Path
 import attrs
 
 import unigs
-from unigs.ablation import GenerationSpec, generate, resolve_model, score
+from unigs.ablation import GenerationSpec, coarse_mask_baseline, generate, resolve_model, score
 
 #: The paper's figures (mIoU, recall) for each row, on its COCO referring benchmark.
 PAPER = {
@@ -193,6 +193,14 @@ def main(argv=None) -> int:
         results[_row_id(r)] = score(generated[r.palette], decoders[_row_id(r)])
     t_dec = time.time() - t_start - t_gen
     texts = write_tables(rows, results, out)
+    baselines = {pal: coarse_mask_baseline(recs) for pal, recs in generated.items()}
+    if args.task == "referring":
+        b = next(iter(baselines.values()))  # the same examples for every palette
+        note = (f"\nTrivial baseline (each region of the coarse mask m_c taken as the prediction, no model): "
+                f"mIoU {b['miou']:.3f}, recall {b['recall']:.3f} on the same {b['images']} images.\n")
+        texts = {k: v + note for k, v in texts.items()}
+        for table, text in texts.items():
+            (out / f"table{table}.md").write_text(text)
 
     if args.figures:
         from unigs.figures import save_figures
@@ -202,6 +210,7 @@ def main(argv=None) -> int:
         "args": {k: v for k, v in vars(args).items()},
         "generation": {pal: attrs.asdict(s) | {"cache_key": s.key()} for pal, s in specs.items()},
         "rows": [attrs.asdict(r) | {"id": _row_id(r)} | results[_row_id(r)] for r in rows],
+        "coarse_mask_baseline": baselines,
         "seconds": {"generation": round(t_gen, 2), "decoding": round(t_dec, 2)},
         "versions": _versions(),
     }
