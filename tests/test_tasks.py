@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -30,9 +32,18 @@ def palette():
     return unigs.create("palette", "location-aware")
 
 
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
 @pytest.fixture(scope="module")
 def samples():
-    return [ProceduralScenes(size=64, min_entities=3, max_entities=8, seed=5)[i] for i in range(12)]
+    """Procedural scenes and, where ../shared is present (CI has it), real COCO and panoptic images."""
+    out = [ProceduralScenes(size=64, min_entities=3, max_entities=8, seed=5)[i] for i in range(12)]
+    for name in ("coco2017_mini", "coco2017_panoptic_sample"):
+        if (SHARED_DATA / name).is_dir():
+            ds = unigs.create("dataset", "coco", root=str(SHARED_DATA / name))
+            out += [ds[i] for i in range(min(4, len(ds)))]
+    return out
 
 
 def _rect(shape, x0, y0, x1, y1):
