@@ -13,15 +13,7 @@ colormap; the terminal summary puts everything in one table with the speed-up ov
 Timings are wall clock on whatever machine runs them; on a shared machine add
 ``--benchmark-timer=time.process_time`` to measure CPU time instead.
 
-Measured (2-core shared AMD EPYC VM, one thread, process time, median ms per colormap; mIoU):
-
-=========  ==================  ==================  ==================
-decoder    codec 256 / 512     moderate 256 / 512  harsh 256 / 512
-=========  ==================  ==================  ==================
-pdm        2.3 / 4.9   (0.98)  5.3 / 6.5   (0.93)  8.7 / 11.4  (0.90)
-reference  41 / 158            59 / 146            76 / 180
-speed-up   18x / 33x           11x / 22x           9x / 16x
-=========  ==================  ==================  ==================
+Measured figures (one run, all decoders): the README's "Colormap decoding speed" table.
 
 PDM's time grows with the number of distinct colours (4k / 10k / 18k at 256²) and with the number of
 splits: at δ = 10, σ >= 4 noise and blurred boundaries are split into many small leaves (7 / 22 / 34 per
