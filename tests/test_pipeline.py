@@ -121,3 +121,22 @@ def test_training_through_accelerate_matches_plain_torch(tmp_path):
     a = load_file(str(tmp_path / "plain" / "checkpoint" / "unet.safetensors"))
     b = load_file(str(tmp_path / "acc" / "checkpoint" / "unet.safetensors"))
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_multitask_mix_with_ema_and_epsilon_prediction(tmp_path):
+    args = ["--out", str(tmp_path), "--tasks", "mix", "--steps", "2", "--batch", "4", "--widths", "32,32",
+            "--image-size", "32", "--text-dim", "32", "--val-n", "1", "--val-steps", "1", "--ema", "0.9",
+            "--prediction", "epsilon"]
+    assert train_main(args) == 0
+    config = json.loads((tmp_path / "checkpoint" / "config.json").read_text())
+    assert config["model"]["task_embedding"] and config["model"]["prediction_type"] == "epsilon"
+    assert config["unet"]["num_class_embeds"] == 4
+    assert (tmp_path / "ema" / "unet.safetensors").is_file()
+
+
+@pytest.mark.parametrize("tasks, message", [("referrin", "referring"), ("referring=0", "positive")])
+def test_bad_task_spec_is_reported(tasks, message):
+    from unigs.train import parse_tasks
+
+    with pytest.raises((LookupError, ValueError), match=message):
+        parse_tasks(tasks)
