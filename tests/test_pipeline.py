@@ -140,3 +140,18 @@ def test_bad_task_spec_is_reported(tasks, message):
 
     with pytest.raises((LookupError, ValueError), match=message):
         parse_tasks(tasks)
+
+
+def test_prompt_dropout_blanks_a_share_of_prompts_deterministically(model):
+    ds = unigs.create("dataset", "procedural", size=32, length=100, seed=3)
+    source = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True, prompt_dropout=0.5)
+    prompts = [source.example(0, i).prompt for i in range(40)]
+    assert 5 < prompts.count("") < 35 and prompts == [source.example(0, i).prompt for i in range(40)]
+    with pytest.raises(ValueError, match="prompt_dropout"):
+        ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True, prompt_dropout=1.5)
+
+
+def test_guidance_runs_and_changes_the_result(model, examples):
+    a = model.generate(examples[:2], steps=2, seed=3)["colormap"]
+    b = model.generate(examples[:2], steps=2, seed=3, guidance=3.0)["colormap"]
+    assert a.shape == b.shape and not np.array_equal(a, b)

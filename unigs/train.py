@@ -60,8 +60,12 @@ def parse_options(pairs: list[str]) -> dict:
 class ExampleSource:
     """Task examples drawn deterministically from (seed, step, slot): same data after a resume."""
 
-    def __init__(self, dataset, tasks: dict[str, float], palette, *, seed: int, train: bool, indices=None):
+    def __init__(self, dataset, tasks: dict[str, float], palette, *, seed: int, train: bool, indices=None,
+                 prompt_dropout: float = 0.0):
+        if not 0.0 <= prompt_dropout < 1.0:
+            raise ValueError(f"prompt_dropout must be in [0, 1), got {prompt_dropout}")
         self.dataset, self.palette, self.seed, self.train = dataset, palette, seed, train
+        self.prompt_dropout = prompt_dropout
         self.task_names = list(tasks)
         self.ratios = np.array([tasks[t] for t in self.task_names])
         self.tasks = {name: unigs.create("task", name) for name in self.task_names}
@@ -73,8 +77,11 @@ class ExampleSource:
         rng = np.random.default_rng([self.seed, step, slot])
         task = self.task_names[rng.choice(len(self.ratios), p=self.ratios)]
         sample = self.dataset[int(self.indices[rng.integers(len(self.indices))])]
-        return self.tasks[task].build(sample, palette=self.palette, rng=rng, train=self.train,
-                                     vocabulary=self.vocabulary)
+        example = self.tasks[task].build(sample, palette=self.palette, rng=rng, train=self.train,
+                                         vocabulary=self.vocabulary)
+        if self.prompt_dropout and rng.random() < self.prompt_dropout:
+            example.prompt = ""  # the unconditional branch classifier-free guidance samples against
+        return example
 
     def batch(self, step: int, size: int, rank: int = 0):
         return [self.example(step, rank * size + i) for i in range(size)]
@@ -172,6 +179,8 @@ def main(argv=None) -> int:
     p.add_argument("--prediction", choices=("sample", "epsilon"), default="sample")
     p.add_argument("--no-coords", action="store_true", help="no x/y coordinate input channels (paper-literal)")
     p.add_argument("--widths", default="32,64,128")
+    p.add_argument("--prompt-dropout", type=float, default=0.0,
+                   help="share of training prompts replaced by '' (needed for classifier-free guidance)")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay (0: off)")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--val-every", type=int, default=1000)
@@ -247,7 +256,8 @@ def main(argv=None) -> int:
     train_ds, train_idx = build_dataset(data, model.config.image_size, "train")
     val_ds, val_idx = (build_dataset(data, model.config.image_size, "val") if data == "procedural"
                        else (train_ds, build_dataset(data, model.config.image_size, "val")[1]))
-    source = ExampleSource(train_ds, tasks, model.palette, seed=args.seed, train=True, indices=train_idx)
+    source = ExampleSource(train_ds, tasks, model.palette, seed=args.seed, train=True, indices=train_idx,
+                           prompt_dropout=args.prompt_dropout)
     val_source = ExampleSource(val_ds, {"referring": 1.0}, model.palette, seed=args.seed + 10**6, train=False,
                                indices=val_idx)
     val_examples = [val_source.example(0, i) for i in range(args.val_n)]
