@@ -155,3 +155,17 @@ def test_guidance_runs_and_changes_the_result(model, examples):
     a = model.generate(examples[:2], steps=2, seed=3)["colormap"]
     b = model.generate(examples[:2], steps=2, seed=3, guidance=3.0)["colormap"]
     assert a.shape == b.shape and not np.array_equal(a, b)
+
+
+def test_palette_options_parse_and_reject_malformed_pairs():
+    from unigs.train import parse_options
+
+    assert parse_options(["grid=5", "order=gradient", "seed=[1]"]) == {"grid": 5, "order": "gradient", "seed": [1]}
+    with pytest.raises(ValueError, match="KEY=VALUE.*'grid5'"):
+        parse_options(["grid5"])
+
+
+def test_unknown_palette_option_is_a_config_error(tmp_path):
+    with pytest.raises(unigs.ConfigError, match="gird"):
+        train_main(["--out", str(tmp_path), "--steps", "1", "--palette-option", "gird=5", "--image-size", "32",
+                    "--widths", "32,32", "--text-dim", "32"])
