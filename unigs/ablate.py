@@ -140,7 +140,9 @@ def main(argv=None) -> int:
     p.add_argument("--data", default="procedural", help="procedural | coco:PATH")
     p.add_argument("--model", default="embedded", help="shipped profile (embedded, coco) or a model directory")
     p.add_argument("--limit", type=int, default=100, help="images per palette")
-    p.add_argument("--steps", type=int, default=20, help="DDIM steps")
+    p.add_argument("--steps", type=int, default=1,
+                   help="DDIM steps (default 1: on the validation scenes the shipped z0-predicting model scores "
+                        "higher with 1 step than with 20, mIoU 0.352 vs 0.249 at δ=10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/ablate")
     p.add_argument("--figures", type=int, default=6, help="per-image panels to draw (0: none)")
