@@ -15,20 +15,14 @@ from typing import Any
 import attrs
 
 from unigs.codecs.base import Codec, device_field, dtype_field
+from unigs.models.folders import component_folder
 
 SD15_SCALING_FACTOR = 0.18215
 
 
 def vae_folder(path: str | os.PathLike) -> Path:
-    folder = Path(path).expanduser()
-    if (folder / "vae" / "config.json").is_file():
-        return folder / "vae"
-    if (folder / "config.json").is_file():
-        return folder
-    raise FileNotFoundError(
-        f"sd-vae codec: {str(folder)!r} holds no AutoencoderKL: expected config.json and weights there or in "
-        f"its vae/ sub-folder (e.g. a local copy of an SD-1.5 pipeline)"
-    )
+    return component_folder(path, "vae", owner="sd-vae codec", holds="AutoencoderKL",
+                            example="e.g. a local copy of an SD-1.5 pipeline")
 
 
 class SDVAECodec(Codec):

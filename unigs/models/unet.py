@@ -16,7 +16,8 @@ No torch at import time.
 """
 from __future__ import annotations
 
-from pathlib import Path
+
+from unigs.models.folders import component_folder
 from typing import Any, Sequence
 
 #: Stable Diffusion 1.5 (inpainting) UNet config: the real model's architecture, for parameter counts
@@ -118,17 +119,6 @@ def widen_unet(
     return unet
 
 
-def _unet_folder(path: Path) -> Path:
-    if (path / "unet" / "config.json").is_file():
-        return path / "unet"
-    if (path / "config.json").is_file():
-        return path
-    raise FileNotFoundError(
-        f"from_sd_inpainting: {str(path)!r} holds no UNet: expected config.json and weights there or in its "
-        f"unet/ sub-folder (a local copy of stable-diffusion-inpainting)"
-    )
-
-
 def from_sd_inpainting(path: Any, *, extra_channels: int = 0, torch_dtype: Any = None) -> Any:
     """Load a local SD-inpainting UNet (2C+1 inputs, C outputs) and widen it to UniGS (3C+1(+extra) / 2C).
 
@@ -137,7 +127,8 @@ def from_sd_inpainting(path: Any, *, extra_channels: int = 0, torch_dtype: Any =
     """
     from diffusers import UNet2DConditionModel
 
-    folder = _unet_folder(Path(path).expanduser())
+    folder = component_folder(path, "unet", owner="from_sd_inpainting", holds="UNet",
+                              example="a local copy of stable-diffusion-inpainting")
     kwargs = {"local_files_only": True, "low_cpu_mem_usage": False}
     if torch_dtype is not None:
         kwargs["torch_dtype"] = torch_dtype

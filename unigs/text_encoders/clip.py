@@ -13,17 +13,14 @@ from typing import Any
 
 import attrs
 
+from unigs.models.folders import component_folder
 from unigs.text_encoders.base import TextEncoder
 
 
 def _folders(path: Path) -> tuple[Path, Path]:
-    model = path / "text_encoder" if (path / "text_encoder" / "config.json").is_file() else path
+    model = component_folder(path, "text_encoder", owner="clip text encoder", holds="CLIPTextModel",
+                             example="e.g. a local copy of an SD-1.5 pipeline")
     tok = path / "tokenizer" if (path / "tokenizer").is_dir() else path
-    if not (model / "config.json").is_file():
-        raise FileNotFoundError(
-            f"clip text encoder: {str(path)!r} holds no CLIPTextModel: expected config.json there or in its "
-            f"text_encoder/ sub-folder (e.g. a local copy of an SD-1.5 pipeline)"
-        )
     return model, tok
 
 
