@@ -169,3 +169,63 @@ def test_unknown_palette_option_is_a_config_error(tmp_path):
     with pytest.raises(unigs.ConfigError, match="gird"):
         train_main(["--out", str(tmp_path), "--steps", "1", "--palette-option", "gird=5", "--image-size", "32",
                     "--widths", "32,32", "--text-dim", "32"])
+
+
+def test_mask_weight_weighs_only_the_coarse_mask_region(model, examples):
+    cond = model.conditioning(examples)
+    gen = lambda: torch.Generator().manual_seed(5)  # noqa: E731 - same t and noise for every call
+    with torch.no_grad():
+        plain = model.loss(cond, generator=gen())
+        weighted = model.loss(cond, generator=gen(), mask_weight=3.0)
+        empty = dict(cond, m_c=torch.zeros_like(cond["m_c"]))
+        weighted_empty = model.loss(empty, generator=gen(), mask_weight=3.0)
+        plain_empty = model.loss(empty, generator=gen())
+    assert weighted > plain  # some error lies inside the coarse masks
+    assert torch.allclose(weighted_empty, plain_empty)  # no coarse mask: nothing to weigh
+
+
+@pytest.mark.parametrize("kw, message", [({"timestep_power": 0}, "timestep_power"),
+                                         ({"mask_weight": -1}, "mask_weight")])
+def test_bad_loss_options_are_named(model, examples, kw, message):
+    with pytest.raises(ValueError, match=message):
+        model.loss(model.conditioning(examples[:1]), **kw)
+
+
+def test_timestep_power_shifts_training_towards_pure_noise(model, examples, monkeypatch):
+    drawn = []
+    real = model.scheduler("ddpm")
+    original = type(real).add_noise
+
+    def spy(self, clean, noise, t):
+        drawn.append(t.clone())
+        return original(self, clean, noise, t)
+
+    monkeypatch.setattr(type(real), "add_noise", spy)
+    cond = model.conditioning(examples)
+    with torch.no_grad():
+        for seed in range(50):
+            model.loss(cond, generator=torch.Generator().manual_seed(seed), timestep_power=1.0)
+        uniform = torch.cat(drawn).float()
+        drawn.clear()
+        for seed in range(50):
+            model.loss(cond, generator=torch.Generator().manual_seed(seed), timestep_power=3.0)
+        skewed = torch.cat(drawn).float()
+    assert skewed.max() <= 999 and skewed.min() >= 0
+    # density ∝ t²: mean 3T/4 against T/2 for the uniform draw
+    assert abs(uniform.mean() / 1000 - 0.5) < 0.1 and abs(skewed.mean() / 1000 - 0.75) < 0.1
+
+
+def test_init_starts_a_run_from_given_weights_and_rejects_other_configs(tmp_path):
+    assert _train(tmp_path / "first", 2) == 0
+    from safetensors.torch import load_file
+
+    start = tmp_path / "first" / "checkpoint"
+    args = ["--steps", "1", "--batch", "2", "--widths", "32,32", "--image-size", "32", "--text-dim", "32",
+            "--val-every", "1000", "--val-n", "1", "--val-steps", "1", "--lr", "0"]
+    assert train_main(["--out", str(tmp_path / "second"), "--init", str(start), *args]) == 0
+    a = load_file(str(start / "unet.safetensors"))
+    b = load_file(str(tmp_path / "second" / "checkpoint" / "unet.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)  # lr 0: the weights it started from
+    with pytest.raises(SystemExit, match="differs"):
+        train_main(["--out", str(tmp_path / "third"), "--init", str(start), *args[:4], "--widths", "32,64",
+                    *args[6:]])

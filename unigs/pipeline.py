@@ -157,13 +157,29 @@ class UniGS:
         ).sample
 
     # ---------------------------------------------------------------- training
-    def loss(self, cond: dict, generator=None):
-        """Diffusion loss on the generated halves only (the task's ✓ outputs)."""
+    def loss(self, cond: dict, generator=None, *, timestep_power: float = 1.0, mask_weight: float = 0.0):
+        """Diffusion loss on the generated halves only (the task's ✓ outputs).
+
+        ``timestep_power`` γ draws t = ⌊T·u^(1/γ)⌋ (density ∝ t^(γ-1)): γ = 1 is the usual uniform draw,
+        γ > 1 spends more of training near pure noise, where few-step sampling starts. ``mask_weight`` w
+        weighs the error inside the coarse mask m_c by 1 + w (the entities to paint lie there; outside it the
+        referring colormap is plain black).
+        """
         import torch
 
+        if timestep_power <= 0:
+            raise ValueError(f"timestep_power must be > 0, got {timestep_power}")
+        if mask_weight < 0:
+            raise ValueError(f"mask_weight must be >= 0, got {mask_weight}")
         sched = self._train_sched = getattr(self, "_train_sched", None) or self.scheduler("ddpm")
         b = cond["z_i"].shape[0]
-        t = torch.randint(0, self.config.num_train_timesteps, (b,), generator=generator).to(self.device)
+        T = self.config.num_train_timesteps
+        if timestep_power == 1.0:
+            t = torch.randint(0, T, (b,), generator=generator)
+        else:
+            u = torch.rand((b,), generator=generator, dtype=torch.float64)
+            t = (T * u ** (1.0 / timestep_power)).long().clamp(max=T - 1)
+        t = t.to(self.device)
         clean = torch.cat([cond["z_i"], cond["z_s"]], dim=1)
         noise = torch.randn(clean.shape, generator=generator).to(self.device, self.dtype)
         noisy = sched.add_noise(clean, noise, t)
@@ -172,7 +188,8 @@ class UniGS:
         x = keep * noisy + (1 - keep) * clean  # fixed halves are given clean
         out = self._unet(x[:, :c], x[:, c:], cond, t)
         target = noise if self.config.prediction_type == "epsilon" else clean
-        err = ((out - target) ** 2) * keep
+        weight = keep * (1 + mask_weight * cond["m_c"]) if mask_weight else keep
+        err = ((out - target) ** 2) * weight
         return err.sum() / (keep.sum() * err.shape[-1] * err.shape[-2]).clamp(min=1)
 
     def _predict_mask(self, predict, c):

@@ -181,6 +181,13 @@ def main(argv=None) -> int:
     p.add_argument("--widths", default="32,64,128")
     p.add_argument("--prompt-dropout", type=float, default=0.0,
                    help="share of training prompts replaced by '' (needed for classifier-free guidance)")
+    p.add_argument("--timestep-power", type=float, default=1.0,
+                   help="draw training timesteps with density ∝ t^(γ-1) (1: uniform; >1: more near pure noise, "
+                        "where few-step sampling starts)")
+    p.add_argument("--mask-weight", type=float, default=0.0,
+                   help="weigh the loss inside the coarse mask by 1 + this (0: uniform)")
+    p.add_argument("--init", help="start a new run from the UNet weights of this model directory "
+                                  "(a shipped profile folder or a checkpoint; same model config)")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay (0: off)")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--val-every", type=int, default=1000)
@@ -236,6 +243,13 @@ def main(argv=None) -> int:
         state = torch.load(ckpt / "trainer.pt", weights_only=False)
         start = state["step"]
         print(f"resuming {out} from step {start}")
+    elif args.init:
+        model = UniGS.load(args.init, device=device)
+        if model.config != ModelConfig(**model_kw):
+            raise SystemExit(f"--init {args.init}: its model config differs from this run's: "
+                             f"{model.config} vs {ModelConfig(**model_kw)}")
+        state = None
+        print(f"starting {out} from the weights in {args.init}")
     else:
         torch.manual_seed(args.seed)  # the UNet's initial weights
         model = UniGS(ModelConfig(**model_kw), device=device)
@@ -288,7 +302,8 @@ def main(argv=None) -> int:
         cond = (pool.batch(step, args.batch, rank, model.device) if pool
                 else model.conditioning(source.batch(step, args.batch, rank)))
         model.unet = train_unet
-        loss = model.loss(cond, generator=torch.Generator().manual_seed((args.seed * 7919 + step) * 64 + rank))
+        loss = model.loss(cond, generator=torch.Generator().manual_seed((args.seed * 7919 + step) * 64 + rank),
+                          timestep_power=args.timestep_power, mask_weight=args.mask_weight)
         model.unet = unet
         opt.zero_grad(set_to_none=True)
         acc.backward(loss) if acc else loss.backward()

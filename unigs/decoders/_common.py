@@ -41,11 +41,11 @@ def _table() -> np.ndarray:
     return table
 
 
-def pack_colors(colormap: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 -> (H*W,) int32 keys ``r << 16 | g << 8 | b``."""
+def pack_colors(colormap: np.ndarray, dtype=np.int32) -> np.ndarray:
+    """(H, W, 3) uint8 -> (H*W,) keys ``r << 16 | g << 8 | b`` (int32 unless ``dtype`` says otherwise)."""
     flat = colormap.reshape(-1, 3)
-    key = flat[:, 0].astype(np.int32) << 16
-    key |= flat[:, 1].astype(np.int32) << 8
+    key = flat[:, 0].astype(dtype) << 16
+    key |= flat[:, 1].astype(dtype) << 8
     key |= flat[:, 2]
     return key
 
@@ -59,15 +59,19 @@ def unique_colors(colormap: np.ndarray) -> UniqueColors:
     summation order and the k-means++ seeding, never which colours are grouped by PDM.
     """
     h, w = colormap.shape[:2]
-    key = pack_colors(colormap)
+    key = pack_colors(colormap, np.intp)  # intp keys: numpy's scatter skips an index conversion (~30% faster)
     n = key.size
     table = _table()
     pos = np.arange(n, dtype=np.int32)
     table[key] = pos  # each colour's slot now holds one of its pixels (numpy: the last one written)
-    first = np.flatnonzero(np.take(table, key) == pos)  # exactly one representative pixel per colour
+    rep = np.take(table, key)  # every pixel's representative; np.take: faster than fancy indexing
+    first = np.flatnonzero(rep == pos)  # exactly one representative pixel per colour
     u = first.size
-    table[key[first]] = np.arange(u, dtype=np.int32)
-    inverse = np.take(table, key)  # np.take: faster than fancy indexing for 1-D gathers
+    # colour ids through a per-pixel table (H*W entries, cache-resident) instead of a second pass over the
+    # 64 MiB colour table, whose scattered accesses are the expensive part
+    rank = np.empty(n, dtype=np.int32)
+    rank[first] = np.arange(u, dtype=np.int32)
+    inverse = np.take(rank, rep)
     counts = np.bincount(inverse, minlength=u)
     colors = np.take(colormap.reshape(-1, 3), first, axis=0)
     return UniqueColors(colors, inverse, counts, (h, w))
