@@ -443,3 +443,58 @@ def test_two_means_matches_sklearn_lloyd():
     init = np.stack([np.average(pts[~side], 0, w[~side]), np.average(pts[side], 0, w[side])])
     labels = KMeans(2, init=init, n_init=1, tol=0.0).fit(rep).labels_
     np.testing.assert_array_equal(np.repeat(split.side, w.astype(int)), labels == 1)
+
+
+@pytest.mark.parametrize("n", [60, C.INCREMENTAL_MIN_POINTS + 500])  # full re-sums and incremental updates
+@pytest.mark.parametrize("max_iter", [1, 3, 100])
+def test_two_means_matches_sklearn_weighted_lloyd(n, max_iter):
+    """Both Lloyd loops of two_means equal scikit-learn's weighted Lloyd, also when max_iter runs out."""
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(n + max_iter)
+    pts = np.concatenate([rng.normal(0, 1, (n // 2, 4)), rng.normal(1.5, 1.2, (n - n // 2, 4))])
+    w = rng.integers(1, 6, n).astype(float)
+    d = np.ascontiguousarray((pts - (w @ pts) / w.sum()).T)
+    side = C.principal_split(d, w)
+    split = C.two_means(d, w, side, max_iter, float(w.sum()))
+    init = np.stack([np.average(pts[~side], 0, w[~side]), np.average(pts[side], 0, w[side])])
+    km = KMeans(2, init=init, n_init=1, tol=0.0, max_iter=max_iter).fit(pts, sample_weight=w)
+    np.testing.assert_array_equal(split.side, km.labels_ == 1)
+    np.testing.assert_allclose(split.t1, ((d * w) @ split.side), rtol=1e-9, atol=1e-9)
+    assert split.s1 == w[split.side].sum()
+
+
+def test_pack_colors():
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, (9, 14, 3), dtype=np.uint8)
+    for cmap in (img, img[:, ::3]):  # contiguous and strided
+        f = cmap.reshape(-1, 3).astype(np.int64)
+        for dtype in (np.int32, np.intp):
+            key = C.pack_colors(cmap, dtype)
+            assert key.dtype == dtype
+            np.testing.assert_array_equal(key, f[:, 0] << 16 | f[:, 1] << 8 | f[:, 2])
+
+
+def test_color_features_channel_major():
+    colors = np.random.default_rng(3).integers(0, 256, (50, 3), dtype=np.uint8)
+    feature = unigs.create("feature", "rgb+lab")
+    f = C.color_features(feature, colors)
+    g = C.color_features(feature, colors, channel_major=True)
+    assert g.dtype == np.float64 and g.flags.c_contiguous
+    np.testing.assert_array_equal(g, f.T)
+
+
+def test_pdm_leaf_labels_and_means():
+    """PDM's leaf labels and mean colours (one pass in leaf order) equal a scatter per leaf and mean_colors."""
+    from unigs.decoders.pdm import _leaf_labels_and_means
+
+    cmap, _ = random_scene(21, (96, 96), 6)
+    uc = C.unique_colors(noisy_colormap(cmap, sigma=6, blur=1.0, seed=21))
+    leaf_idx, _ = PDMDecoder()._cascade(uc)
+    assert len(leaf_idx) > 3
+    labels, means = _leaf_labels_and_means(uc, leaf_idx)
+    ref = np.full(len(uc.counts), -1)
+    for k, idx in enumerate(leaf_idx):
+        ref[idx] = k
+    np.testing.assert_array_equal(labels, ref)
+    np.testing.assert_array_equal(means, C.mean_colors(uc.colors, uc.counts, ref, len(leaf_idx)))

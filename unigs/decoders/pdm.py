@@ -39,8 +39,11 @@ component, then Lloyd iterations (:func:`unigs.decoders._common.two_means`).
 
 **Speed.** Features depend only on the 8-bit colour, so the cascade clusters the *unique colours weighted by
 their pixel counts*: the same algorithm, with the same partitions as the per-pixel scikit-learn reference in
-:mod:`unigs.decoders.reference`, on far fewer points (one core, codec-like noise: about 2 ms at 256² and
-5 ms at 512², 20-30x faster than the reference; see ``benchmarks/test_decoders.py``).
+:mod:`unigs.decoders.reference`, on far fewer points (one core, codec-like noise: about 1.7 ms at 256² and
+3 ms at 512², 25-45x faster than the reference; see ``benchmarks/test_decoders.py``). Noisier colormaps cost
+more (more distinct colours, more splits, longer Lloyd runs: about 4 ms / 6.5 ms at 256² for σ = 4 / 8), the
+time split between passes over the large clusters' features and numpy's per-call overhead on the many
+small clusters and Lloyd iterations (the loops keep their calls to a minimum).
 
 **Background.** Unless ``keep_background``, the leaf whose mean RGB colour is nearest black is dropped (it
 is dropped even if it is not very dark: the paper's rule; an all-black colormap decodes to zero masks).
@@ -147,17 +150,21 @@ class PDMDecoder(FeatureDecoder):
     def decode(self, colormap: np.ndarray, *, num_entities: int | None = None) -> np.ndarray:
         """(H, W, 3) uint8 -> (K, H, W) bool, leaves in depth-first order (``num_entities`` is ignored)."""
         uc = C.unique_colors(check_colormap(colormap))
-        color_leaf, records = self._cascade(uc)
-        return C.decode_from_color_labels(uc, color_leaf, len(records[1]), self.config.keep_background)
+        leaf_idx, _ = self._cascade(uc)
+        color_leaf, means = _leaf_labels_and_means(uc, leaf_idx)
+        keep = np.arange(len(leaf_idx))  # every leaf holds pixels
+        if not self.config.keep_background and keep.size:
+            keep = keep[keep != C.background_label(means)]
+        return C.labels_to_masks(np.take(color_leaf, uc.inverse), keep, uc.shape)
 
     def decode_tree(self, colormap: np.ndarray) -> PDMTree:
         """The full split tree plus the per-pixel leaf labels (``tree.masks`` equals :meth:`decode`)."""
         uc = C.unique_colors(check_colormap(colormap))
-        color_leaf, (nodes, leaf_ids) = self._cascade(uc, record=True)
+        leaf_idx, (nodes, leaf_ids) = self._cascade(uc, record=True)
+        color_leaf, means = _leaf_labels_and_means(uc, leaf_idx)
         n_leaves = len(leaf_ids)
         background = None
         if not self.config.keep_background and n_leaves:
-            means = C.mean_colors(uc.colors, uc.counts, color_leaf, n_leaves)
             background = C.background_label(means)
         # leaf ranges bottom-up: children always have larger ids than their parent
         counts = [1 if n["stop"] else 0 for n in nodes]
@@ -168,36 +175,37 @@ class PDMDecoder(FeatureDecoder):
         for n in nodes:
             lo = n["first_leaf"]
             out.append(PDMNode(leaves=(lo, lo + counts[n["id"]]), **{k: v for k, v in n.items() if k != "first_leaf"}))
-        leaf_labels = color_leaf[uc.inverse].reshape(uc.shape).astype(np.int32)
+        leaf_labels = np.take(color_leaf, uc.inverse).reshape(uc.shape).astype(np.int32)
         return PDMTree(tuple(out), leaf_labels, background)
 
     # -------------------------------------------------------------------------------------- cascade
     def _cascade(self, uc: C.UniqueColors, record: bool = False):
-        """Run the cascade on unique colours. Returns (leaf id per unique colour, (nodes, leaf node ids));
-        ``nodes`` are dicts, filled only with ``record=True`` (the decode path skips that bookkeeping).
+        """Run the cascade on unique colours. Returns (unique-colour indices of every leaf, in leaf order;
+        (nodes, leaf node ids)); ``nodes`` are dicts, filled only with ``record=True`` (the decode path skips
+        that bookkeeping).
 
         A node's statistic comes from its parent's split (the children's weighted sums of features and of
         squared centred features fall out of the final 2-means assignment), so a leaf costs no work of its
         own: only clusters that are split gather and centre their features.
         """
         cfg = self.config
-        feats = np.ascontiguousarray(C.color_features(self.feature, uc.colors).T)  # (C, U)
+        feats = C.color_features(self.feature, uc.colors, channel_major=True)  # (C, U)
         weights = uc.counts.astype(np.float64)
         n_colors = len(weights)
         rms = cfg.statistic == "rms"
         delta, min_size, max_depth, max_leaves, max_iter = (
             cfg.delta, cfg.min_cluster_size, cfg.max_depth, cfg.max_leaves, cfg.max_iter,
         )
-        color_leaf = np.zeros(n_colors, dtype=np.int64)
+        leaf_idx: list[np.ndarray] = []
         nodes: list[dict] = []
         leaf_ids: list[int] = []
         n_nodes = 0
 
         # root statistic, computed directly
         total = float(weights.sum())
-        d = feats - ((feats @ weights) / total)[:, None]
+        d = feats - (np.dot(feats, weights) / total)[:, None]
         sq = np.einsum("ij,ij->j", d, d)
-        msd = float(sq @ weights) / total
+        msd = float(np.dot(sq, weights)) / total
         # stack entries: (unique-colour indices, depth, parent node id, pixels, msd); the root's centred
         # features are kept to save recomputing them.
         stack = [(np.arange(n_colors), 0, -1, total, msd)]
@@ -215,12 +223,12 @@ class PDMDecoder(FeatureDecoder):
             elif len(leaf_ids) + len(stack) + 2 > max_leaves:
                 stop = "max_leaves"
             else:
-                w = np.take(weights, idx)
+                w = weights.take(idx)
                 if root is not None:
                     d, sq = root
                 else:
-                    d = np.take(feats, idx, axis=1)
-                    d -= ((d @ w) / total)[:, None]
+                    d = feats.take(idx, axis=1)
+                    d -= (np.dot(d, w) / total)[:, None]
                     sq = np.einsum("ij,ij->j", d, d)
                 a = C.weighted_rows(d, w)
                 split = C.two_means(d, w, C.principal_split(d, w, a), max_iter, total, a)
@@ -241,18 +249,45 @@ class PDMDecoder(FeatureDecoder):
                 if parent >= 0:
                     nodes[parent]["children"] += (node_id,)
             if stop is not None:
-                color_leaf[idx] = len(leaf_ids)
+                leaf_idx.append(idx)
                 leaf_ids.append(node_id)
                 continue
             # children's pixel counts and mean squared distances from the parent's centred sums (the
             # points are centred, so cluster 0's feature sum is -t1)
             side, s1, t1 = split.side, split.s1, split.t1
             s0 = total - s1
-            q1 = float(sq @ split.w1)
-            q0 = float(sq @ w) - q1
-            tt = float(t1 @ t1)
+            q1 = float(np.dot(sq, split.w1))
+            q0 = float(np.dot(sq, w)) - q1
+            tt = float(np.dot(t1, t1))
             msd1 = q1 / s1 - tt / (s1 * s1)
             msd0 = q0 / s0 - tt / (s0 * s0)
-            stack.append((idx[side], depth + 1, node_id, s1, msd1))  # child 1, popped second
-            stack.append((idx[~side], depth + 1, node_id, s0, msd0))  # child 0, popped first
-        return color_leaf, (nodes, leaf_ids)
+            # (ndarray.compress: 2x faster than boolean indexing on large clusters)
+            stack.append((idx.compress(side), depth + 1, node_id, s1, msd1))  # child 1, popped second
+            stack.append((idx.compress(~side), depth + 1, node_id, s0, msd0))  # child 0, popped first
+        return leaf_idx, (nodes, leaf_ids)
+
+
+def _leaf_labels_and_means(uc: C.UniqueColors, leaf_idx: list) -> tuple[np.ndarray, np.ndarray]:
+    """Leaf id of every unique colour (int16 when it fits: the per-pixel gather then moves 2-byte labels) and
+    the pixel-weighted mean RGB (K, 3) of every leaf.
+
+    One pass over the colours in leaf order instead of a scatter per leaf and four weighted ``bincount``
+    passes (:func:`unigs.decoders._common.mean_colors`). The sums are integers (exact), so the means are
+    bit-identical to ``mean_colors``' float sums of the same integers.
+    """
+    k = len(leaf_idx)
+    dtype = np.int16 if k < 2**15 else np.int32
+    labels = np.empty(len(uc.counts), dtype=dtype)
+    if not k:
+        return labels, np.empty((0, 3))
+    order = np.concatenate(leaf_idx)
+    sizes = np.fromiter(map(len, leaf_idx), dtype=np.intp, count=k)
+    labels[order] = np.repeat(np.arange(k, dtype=dtype), sizes)
+    starts = np.zeros(k, dtype=np.intp)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    counts = np.take(uc.counts, order)
+    rgb = np.take(np.ascontiguousarray(uc.colors.T), order, axis=1)  # (3, U): channel-major gathers are faster
+    rgb = np.multiply(rgb, counts, dtype=np.int64)
+    # no leaf is empty, so reduceat's segments are the leaves exactly
+    means = np.add.reduceat(rgb, starts, axis=1) / np.add.reduceat(counts, starts)
+    return labels, np.ascontiguousarray(means.T)
