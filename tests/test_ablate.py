@@ -85,3 +85,18 @@ def test_model_trained_with_another_palette_is_refused(models, tmp_path, capsys)
     one = models.replace("{palette}", "random")
     assert ablate(["--model", one, "--palette", "location-aware", "--out", str(tmp_path)]) == 2
     assert "trained with palette 'random'" in capsys.readouterr().err
+
+
+def test_validation_scenes_are_the_trainers_and_not_the_test_scenes():
+    import numpy as np
+
+    from unigs.ablation import build_eval_dataset
+    from unigs.train import build_dataset
+
+    val, _ = build_eval_dataset("procedural-val", 32)
+    test, _ = build_eval_dataset("procedural", 32)
+    trainer_val, _ = build_dataset("procedural", 32, "val")
+    trainer_train, _ = build_dataset("procedural", 32, "train")
+    first = lambda ds: ds.get(0).image  # noqa: E731
+    assert np.array_equal(first(val), first(trainer_val))
+    assert not np.array_equal(first(val), first(test)) and not np.array_equal(first(test), first(trainer_train))

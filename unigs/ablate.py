@@ -137,7 +137,8 @@ def main(argv=None) -> int:
     p.add_argument("--delta", type=float, help="PDM δ (default: the decoder's own, 10)")
     p.add_argument("--deltas", default="1,10,20,50", help="δ values of Table 9(a)")
     p.add_argument("--task", default="referring")
-    p.add_argument("--data", default="procedural", help="procedural | coco:PATH")
+    p.add_argument("--data", default="procedural",
+                   help="procedural (unseen test scenes) | procedural-val (the validation scenes) | coco:PATH")
     p.add_argument("--model", default="embedded", help="shipped profile (embedded, coco) or a model directory")
     p.add_argument("--limit", type=int, default=100, help="images per palette")
     p.add_argument("--steps", type=int, default=1,

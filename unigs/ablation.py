@@ -44,11 +44,15 @@ def resolve_model(spec: str, palette: str) -> Path:
 
 
 def build_eval_dataset(data: str, image_size: int):
-    """``procedural`` (unseen scenes) or ``coco:PATH`` (the held-out 20% split the trainer never sees)."""
+    """``procedural`` (test scenes neither training nor validation uses), ``procedural-val`` (the trainer's
+    validation scenes: choose settings such as δ or the DDIM steps there, not on the test scenes) or
+    ``coco:PATH`` (the held-out 20% split the trainer never sees)."""
     from unigs.train import build_dataset
 
     if data == "procedural":
         return unigs.create("dataset", "procedural", size=image_size, length=10**6, seed=EVAL_DATA_SEED), None
+    if data == "procedural-val":
+        return build_dataset("procedural", image_size, "val")
     return build_dataset(data, image_size, "val")
 
 
