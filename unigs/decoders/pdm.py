@@ -39,11 +39,16 @@ component, then Lloyd iterations (:func:`unigs.decoders._common.two_means`).
 
 **Speed.** Features depend only on the 8-bit colour, so the cascade clusters the *unique colours weighted by
 their pixel counts*: the same algorithm, with the same partitions as the per-pixel scikit-learn reference in
-:mod:`unigs.decoders.reference`, on far fewer points (one core, codec-like noise: about 1.7 ms at 256² and
-3 ms at 512², 25-45x faster than the reference; see ``benchmarks/test_decoders.py``). Noisier colormaps cost
-more (more distinct colours, more splits, longer Lloyd runs: about 4 ms / 6.5 ms at 256² for σ = 4 / 8), the
-time split between passes over the large clusters' features and numpy's per-call overhead on the many
-small clusters and Lloyd iterations (the loops keep their calls to a minimum).
+:mod:`unigs.decoders.reference`, on far fewer points. The whole cascade is one compiled call (numba,
+:func:`unigs.decoders._kernels.cascade`: principal split, Lloyd iterations that skip the blocks of points whose
+labels cannot change, children partitioned in place), and so is the unique-colour table. One core, medians
+over the benchmark set (``benchmarks/test_decoders.py``, CPU time on a shared machine, one run): 1.0 / 2.2 /
+3.6 ms at 256² for codec-like / moderate / harsh noise (41x / 27x / 21x faster than the reference measured in
+the same run) and 1.8 / 3.4 / 6.5 ms at 512² (75x / 45x / 27x). Noisier colormaps cost more: more distinct
+colours (4k / 10k / 18k at 256²), more splits and longer Lloyd runs; of the 3.6 ms, the features take about
+0.9 ms, the unique colours 0.3 ms, the cascade 1.2-1.9 ms, labels and masks 0.3 ms. The first decode of a process
+imports numba (~0.25 s) and loads the compiled kernels from numba's on-disk cache (~0.3 s); the first one after
+an install or an edit of the kernels compiles them (~12 s of CPU).
 
 **Background.** Unless ``keep_background``, the leaf whose mean RGB colour is nearest black is dropped (it
 is dropped even if it is not very dark: the paper's rule; an all-black colormap decodes to zero masks).
@@ -149,10 +154,13 @@ class PDMDecoder(FeatureDecoder):
     # ------------------------------------------------------------------------------------------ API
     def decode(self, colormap: np.ndarray, *, num_entities: int | None = None) -> np.ndarray:
         """(H, W, 3) uint8 -> (K, H, W) bool, leaves in depth-first order (``num_entities`` is ignored)."""
+        from unigs.decoders import _kernels as K
+
         uc = C.unique_colors(check_colormap(colormap))
-        leaf_idx, _ = self._cascade(uc)
-        color_leaf, means = _leaf_labels_and_means(uc, leaf_idx)
-        keep = np.arange(len(leaf_idx))  # every leaf holds pixels
+        order, table, _ = self._run(uc)
+        leaves = table[table[:, K.STOP] != K.SPLIT]
+        color_leaf, means = _labels_and_means(uc, order, leaves[:, K.HI] - leaves[:, K.LO])
+        keep = np.arange(len(leaves))  # every leaf holds pixels
         if not self.config.keep_background and keep.size:
             keep = keep[keep != C.background_label(means)]
         return C.labels_to_masks(np.take(color_leaf, uc.inverse), keep, uc.shape)
@@ -179,115 +187,76 @@ class PDMDecoder(FeatureDecoder):
         return PDMTree(tuple(out), leaf_labels, background)
 
     # -------------------------------------------------------------------------------------- cascade
+    def _run(self, uc: C.UniqueColors):
+        """The cascade on unique colours: :func:`unigs.decoders._kernels.cascade`'s (order, node table,
+        node floats)."""
+        from unigs.decoders import _kernels as K  # numba: imported (and compiled) on first decode
+
+        cfg = self.config
+        feats = C.color_features(self.feature, uc.colors, channel_major=True)  # (C, U), scratch for the kernel
+        return K.cascade(
+            feats, uc.counts.astype(np.float64), C._sign_direction(feats.shape[0]), cfg.delta,
+            cfg.statistic == "rms", float(cfg.min_cluster_size), _int64(cfg.max_depth), _int64(cfg.max_leaves),
+            _int64(cfg.max_iter),
+        )
+
     def _cascade(self, uc: C.UniqueColors, record: bool = False):
         """Run the cascade on unique colours. Returns (unique-colour indices of every leaf, in leaf order;
-        (nodes, leaf node ids)); ``nodes`` are dicts, filled only with ``record=True`` (the decode path skips
-        that bookkeeping).
+        (nodes, leaf node ids)); ``nodes`` are dicts, filled only with ``record=True``.
 
         A node's statistic comes from its parent's split (the children's weighted sums of features and of
-        squared centred features fall out of the final 2-means assignment), so a leaf costs no work of its
-        own: only clusters that are split gather and centre their features.
+        squared centred features fall out of the final 2-means assignment), so a leaf costs no pass over its
+        colours of its own: only the clusters that are split do.
         """
-        cfg = self.config
-        feats = C.color_features(self.feature, uc.colors, channel_major=True)  # (C, U)
-        weights = uc.counts.astype(np.float64)
-        n_colors = len(weights)
-        rms = cfg.statistic == "rms"
-        delta, min_size, max_depth, max_leaves, max_iter = (
-            cfg.delta, cfg.min_cluster_size, cfg.max_depth, cfg.max_leaves, cfg.max_iter,
-        )
-        leaf_idx: list[np.ndarray] = []
-        nodes: list[dict] = []
-        leaf_ids: list[int] = []
-        n_nodes = 0
+        from unigs.decoders import _kernels as K
 
-        # root statistic, computed directly
-        total = float(weights.sum())
-        d = feats - (np.dot(feats, weights) / total)[:, None]
-        sq = np.einsum("ij,ij->j", d, d)
-        msd = float(np.dot(sq, weights)) / total
-        # stack entries: (unique-colour indices, depth, parent node id, pixels, msd); the root's centred
-        # features are kept to save recomputing them.
-        stack = [(np.arange(n_colors), 0, -1, total, msd)]
-        root = (d, sq)
-        while stack:
-            idx, depth, parent, total, msd = stack.pop()
-            stat = max(msd, 0.0) ** 0.5 if rms else msd
-            stop = None
-            if stat < delta:
-                stop = "delta"
-            elif total < min_size:
-                stop = "min_cluster_size"
-            elif depth >= max_depth:
-                stop = "max_depth"
-            elif len(leaf_ids) + len(stack) + 2 > max_leaves:
-                stop = "max_leaves"
-            else:
-                w = weights.take(idx)
-                if root is not None:
-                    d, sq = root
-                else:
-                    d = feats.take(idx, axis=1)
-                    d -= (np.dot(d, w) / total)[:, None]
-                    sq = np.einsum("ij,ij->j", d, d)
-                a = C.weighted_rows(d, w)
-                split = C.two_means(d, w, C.principal_split(d, w, a), max_iter, total, a)
-                if split is None:
-                    stop = "degenerate"
-            root = None
-            node_id = n_nodes
-            n_nodes += 1
-            if record:
-                rgb = uc.colors[idx].astype(np.float64)
+        order, table, node_f = self._run(uc)
+        ranges = table[:, K.LO : K.HI + 1].tolist()
+        leaf_ids = np.flatnonzero(table[:, K.STOP] != K.SPLIT).tolist()
+        leaf_idx = [order[ranges[i][0] : ranges[i][1]] for i in leaf_ids]
+        nodes: list[dict] = []
+        if record:
+            weights = uc.counts.astype(np.float64)
+            for i, ((parent, depth, lo, hi, stop, first_leaf), (total, stat)) in enumerate(
+                zip(table.tolist(), node_f.tolist())
+            ):
+                idx = order[lo:hi]
                 nodes.append(
                     dict(
-                        id=node_id, parent=parent, depth=depth, pixels=int(total), colors=int(idx.size),
-                        statistic=float(stat), mean_rgb=tuple(float(v) for v in (weights[idx] @ rgb) / total),
-                        children=(), stop=stop, first_leaf=len(leaf_ids),
+                        id=i, parent=parent, depth=depth, pixels=int(total), colors=hi - lo, statistic=stat,
+                        mean_rgb=tuple(float(v) for v in (weights[idx] @ uc.colors[idx].astype(np.float64)) / total),
+                        children=(), stop=None if stop == K.SPLIT else STOP_REASONS[stop], first_leaf=first_leaf,
                     )
                 )
                 if parent >= 0:
-                    nodes[parent]["children"] += (node_id,)
-            if stop is not None:
-                leaf_idx.append(idx)
-                leaf_ids.append(node_id)
-                continue
-            # children's pixel counts and mean squared distances from the parent's centred sums (the
-            # points are centred, so cluster 0's feature sum is -t1)
-            side, s1, t1 = split.side, split.s1, split.t1
-            s0 = total - s1
-            q1 = float(np.dot(sq, split.w1))
-            q0 = float(np.dot(sq, w)) - q1
-            tt = float(np.dot(t1, t1))
-            msd1 = q1 / s1 - tt / (s1 * s1)
-            msd0 = q0 / s0 - tt / (s0 * s0)
-            # (ndarray.compress: 2x faster than boolean indexing on large clusters)
-            stack.append((idx.compress(side), depth + 1, node_id, s1, msd1))  # child 1, popped second
-            stack.append((idx.compress(~side), depth + 1, node_id, s0, msd0))  # child 0, popped first
+                    nodes[parent]["children"] += (i,)
         return leaf_idx, (nodes, leaf_ids)
 
 
-def _leaf_labels_and_means(uc: C.UniqueColors, leaf_idx: list) -> tuple[np.ndarray, np.ndarray]:
-    """Leaf id of every unique colour (int16 when it fits: the per-pixel gather then moves 2-byte labels) and
-    the pixel-weighted mean RGB (K, 3) of every leaf.
+def _int64(value: int) -> int:
+    """A rail (an int >= 1 of any size) as an int64: beyond 2**62 no rail can be reached anyway."""
+    return min(int(value), 2**62)
 
-    One pass over the colours in leaf order instead of a scatter per leaf and four weighted ``bincount``
-    passes (:func:`unigs.decoders._common.mean_colors`). The sums are integers (exact), so the means are
-    bit-identical to ``mean_colors``' float sums of the same integers.
+
+def _leaf_labels_and_means(uc: C.UniqueColors, leaf_idx: list) -> tuple[np.ndarray, np.ndarray]:
+    """Leaf id of every unique colour and the pixel-weighted mean RGB (K, 3) of every leaf, from the leaves'
+    unique-colour indices (see :func:`_labels_and_means`)."""
+    sizes = np.fromiter(map(len, leaf_idx), dtype=np.int64, count=len(leaf_idx))
+    order = np.concatenate(leaf_idx) if leaf_idx else np.empty(0, np.int64)
+    return _labels_and_means(uc, order, sizes)
+
+
+def _labels_and_means(uc: C.UniqueColors, order: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leaf id of every unique colour (int16 when it fits: the per-pixel gather then moves 2-byte labels) and
+    the pixel-weighted mean RGB (K, 3) of every leaf, for leaves whose unique-colour indices are the
+    consecutive ranges of ``order`` of lengths ``sizes``.
+
+    One compiled pass over the colours in leaf order. The sums are integers (exact), so the means are
+    bit-identical to :func:`unigs.decoders._common.mean_colors`' float sums of the same integers.
     """
-    k = len(leaf_idx)
-    dtype = np.int16 if k < 2**15 else np.int32
-    labels = np.empty(len(uc.counts), dtype=dtype)
-    if not k:
-        return labels, np.empty((0, 3))
-    order = np.concatenate(leaf_idx)
-    sizes = np.fromiter(map(len, leaf_idx), dtype=np.intp, count=k)
-    labels[order] = np.repeat(np.arange(k, dtype=dtype), sizes)
-    starts = np.zeros(k, dtype=np.intp)
-    np.cumsum(sizes[:-1], out=starts[1:])
-    counts = np.take(uc.counts, order)
-    rgb = np.take(np.ascontiguousarray(uc.colors.T), order, axis=1)  # (3, U): channel-major gathers are faster
-    rgb = np.multiply(rgb, counts, dtype=np.int64)
-    # no leaf is empty, so reduceat's segments are the leaves exactly
-    means = np.add.reduceat(rgb, starts, axis=1) / np.add.reduceat(counts, starts)
-    return labels, np.ascontiguousarray(means.T)
+    from unigs.decoders import _kernels as K
+
+    k = len(sizes)
+    labels = np.empty(len(uc.counts), dtype=np.int16 if k < 2**15 else np.int32)
+    means = K.leaf_labels_and_means(order.astype(np.int64, copy=False), sizes, uc.counts, uc.colors, labels)
+    return labels, means
