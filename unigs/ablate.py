@@ -140,7 +140,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", default="procedural",
                    help="procedural (unseen test scenes) | procedural-val (the validation scenes) | coco:PATH")
     p.add_argument("--model", default="embedded", help="shipped profile (embedded, coco) or a model directory")
-    p.add_argument("--limit", type=int, default=100, help="images per palette")
+    p.add_argument("--limit", type=int, default=100, help="examples per palette (each draws an image of the split at random, with its own entities and Ω)")
     p.add_argument("--steps", type=int, default=1,
                    help="DDIM steps (default 1: chosen on the validation scenes, where the shipped z0-predicting "
                         "model scored higher with 1 step than with 20; compare with --steps 20)")
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     if args.task == "referring":
         b = next(iter(baselines.values()))  # the same examples for every palette
         note = (f"\nTrivial baseline (each region of the coarse mask m_c taken as the prediction, no model): "
-                f"mIoU {b['miou']:.3f}, recall {b['recall']:.3f} on the same {b['images']} images.\n")
+                f"mIoU {b['miou']:.3f}, recall {b['recall']:.3f} on the same {b['images']} examples.\n")
         texts = {k: v + note for k, v in texts.items()}
         for table, text in texts.items():
             (out / f"table{table}.md").write_text(text)
