@@ -153,11 +153,15 @@ def test_no_config_keys():
         unigs.create("feature", "rgb", scale=1.0)
 
 
-def test_modules_do_not_import_torch():
+def test_modules_do_not_import_torch_or_numba():
+    """Feature and decoder modules stay light: no torch, and numba (~0.3 s to import) only at the first
+    decode, not when a module is imported or a decoder built."""
     code = (
-        "import sys, unigs.features.rgb, unigs.features.lab, unigs.features.rgb_lab, unigs.decoders.pdm, "
+        "import sys, unigs, unigs.features.rgb, unigs.features.lab, unigs.features.rgb_lab, unigs.decoders.pdm, "
         "unigs.decoders.kmeans, unigs.decoders.gt_kmeans, unigs.decoders.palette_snap, unigs.decoders.reference, "
-        "unigs.noise; assert 'torch' not in sys.modules, 'torch imported at module level'"
+        "unigs.decoders._common, unigs.noise; unigs.create('decoder', 'pdm'); "
+        "assert 'torch' not in sys.modules, 'torch imported at module level'; "
+        "assert 'numba' not in sys.modules, 'numba imported at module level'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

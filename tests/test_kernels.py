@@ -1,8 +1,6 @@
 """The decoders' compiled (numba) kernels: imported lazily, exact against plain numpy."""
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,16 +9,6 @@ import unigs
 from unigs.decoders import _common as C
 from unigs.decoders.pdm import PDMDecoder
 from unigs.noise import noisy_colormap, random_scene
-
-
-def test_modules_do_not_import_numba():
-    """numba (~0.3 s to import) is loaded by the first decode, not by importing unigs or a decoder module."""
-    code = (
-        "import sys, unigs, unigs.decoders._common, unigs.decoders.pdm, unigs.decoders.kmeans, "
-        "unigs.decoders.gt_kmeans, unigs.decoders.palette_snap, unigs.decoders.reference; "
-        "unigs.create('decoder', 'pdm'); assert 'numba' not in sys.modules, 'numba imported at module level'"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_unique_colors_strided_and_order():
