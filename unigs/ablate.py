@@ -92,7 +92,8 @@ def _pdm_cfg(args) -> dict:
     return cfg
 
 
-def write_tables(rows, results, out: Path) -> dict[str, str]:
+def write_tables(rows, results, out: Path, footer: str = "") -> dict[str, str]:
+    """Each table as Markdown (``footer`` appended) and CSV in ``out``; returns the Markdown texts."""
     texts = {}
     for table in dict.fromkeys(r.table for r in rows):
         lines = [f"### {TITLES[table]}", "", "| row | palette | decoder | mIoU | recall | ms/image (median) | paper mIoU | paper recall |",
@@ -110,7 +111,7 @@ def write_tables(rows, results, out: Path) -> dict[str, str]:
             csv_rows.append({"table": table, "row": r.label, "palette": r.palette, "decoder": dec,
                              "miou": res["miou"], "recall": res["recall"], "ms_per_image_median": ms,
                              "paper_miou": paper[0], "paper_recall": paper[1]})
-        text = "\n".join(lines) + "\n"
+        text = "\n".join(lines) + "\n" + footer
         (out / f"table{table}.md").write_text(text)
         with open(out / f"table{table}.csv", "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(csv_rows[0]))
@@ -195,15 +196,13 @@ def main(argv=None) -> int:
     for r in tqdm(rows, desc="decoding"):
         results[_row_id(r)] = score(generated[r.palette], decoders[_row_id(r)])
     t_dec = time.time() - t_start - t_gen
-    texts = write_tables(rows, results, out)
     baselines = {pal: coarse_mask_baseline(recs) for pal, recs in generated.items()}
+    footer = ""
     if args.task == "referring":
         b = next(iter(baselines.values()))  # the same examples for every palette
-        note = (f"\nTrivial baseline (each region of the coarse mask m_c taken as the prediction, no model): "
-                f"mIoU {b['miou']:.3f}, recall {b['recall']:.3f} on the same {b['images']} examples.\n")
-        texts = {k: v + note for k, v in texts.items()}
-        for table, text in texts.items():
-            (out / f"table{table}.md").write_text(text)
+        footer = (f"\nTrivial baseline (each region of the coarse mask m_c taken as the prediction, no model): "
+                  f"mIoU {b['miou']:.3f}, recall {b['recall']:.3f} on the same {b['examples']} examples.\n")
+    texts = write_tables(rows, results, out, footer)
 
     if args.figures:
         from unigs.figures import save_figures

@@ -159,7 +159,7 @@ def coarse_mask_baseline(records: Sequence[dict]) -> dict:
         m, r = miou_recall(pred, rec["target_masks"])
         mious.append(m)
         recalls.append(r)
-    return {"miou": float(np.mean(mious)), "recall": float(np.mean(recalls)), "images": len(mious)}
+    return {"miou": float(np.mean(mious)), "recall": float(np.mean(recalls)), "examples": len(mious)}
 
 
 def timing_stats(times: Sequence[float]) -> dict:
