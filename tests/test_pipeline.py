@@ -229,3 +229,18 @@ def test_init_starts_a_run_from_given_weights_and_rejects_other_configs(tmp_path
     with pytest.raises(SystemExit, match="differs"):
         train_main(["--out", str(tmp_path / "third"), "--init", str(start), *args[:4], "--widths", "32,64",
                     *args[6:]])
+
+
+@pytest.mark.parametrize("flag, value, message", [("--timestep-power", "0", "--timestep-power must be > 0"),
+                                                  ("--mask-weight", "-1", "--mask-weight must be >= 0")])
+def test_bad_loss_flags_exit_2_before_training(tmp_path, capsys, flag, value, message):
+    with pytest.raises(SystemExit) as err:
+        train_main(["--out", str(tmp_path / "run"), flag, value])
+    assert err.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing was built or written
+
+
+def test_init_from_a_missing_directory_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.*config.json"):
+        train_main(["--out", str(tmp_path / "run"), "--init", str(tmp_path / "nowhere"), "--steps", "1",
+                    "--widths", "32,32", "--image-size", "32", "--text-dim", "32"])

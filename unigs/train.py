@@ -207,6 +207,11 @@ def main(argv=None) -> int:
     p.add_argument("--image-size", type=int, help="training image size (default: the profile's)")
     p.add_argument("--text-dim", type=int, help="width of the tiny text encoder (default: its own)")
     args = p.parse_args(argv)
+    # checked here too (the loss checks them as well), so a bad value fails before any data or model is built
+    if args.timestep_power <= 0:
+        p.error(f"--timestep-power must be > 0, got {args.timestep_power}")
+    if args.mask_weight < 0:
+        p.error(f"--mask-weight must be >= 0, got {args.mask_weight}")
 
     import torch
     from tqdm.auto import tqdm
@@ -225,6 +230,7 @@ def main(argv=None) -> int:
         model_kw["text_encoder_config"] = {"dim": args.text_dim}
     if args.codec_path:
         model_kw["codec_config"] = {"path": args.codec_path}
+    config = ModelConfig(**model_kw)
     data = args.data or profile["data"]
 
     acc = None
@@ -245,14 +251,14 @@ def main(argv=None) -> int:
         print(f"resuming {out} from step {start}")
     elif args.init:
         model = UniGS.load(args.init, device=device)
-        if model.config != ModelConfig(**model_kw):
+        if model.config != config:
             raise SystemExit(f"--init {args.init}: its model config differs from this run's: "
-                             f"{model.config} vs {ModelConfig(**model_kw)}")
+                             f"{model.config} vs {config}")
         state = None
         print(f"starting {out} from the weights in {args.init}")
     else:
         torch.manual_seed(args.seed)  # the UNet's initial weights
-        model = UniGS(ModelConfig(**model_kw), device=device)
+        model = UniGS(config, device=device)
         state = None
     unet = model.unet
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
