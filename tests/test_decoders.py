@@ -475,13 +475,13 @@ def test_color_features_channel_major():
 
 def test_pdm_leaf_labels_and_means():
     """PDM's leaf labels and mean colours (one pass in leaf order) equal a scatter per leaf and mean_colors."""
-    from unigs.decoders.pdm import _leaf_labels_and_means
+    from unigs.decoders import _kernels as K
 
     cmap, _ = random_scene(21, (96, 96), 6)
     uc = C.unique_colors(noisy_colormap(cmap, sigma=6, blur=1.0, seed=21))
-    leaf_idx, _ = PDMDecoder()._cascade(uc)
+    (order, table, _), labels, means = PDMDecoder()._cascade(uc)
+    leaf_idx = [order[lo:hi] for lo, hi in table[table[:, K.STOP] != K.SPLIT][:, [K.LO, K.HI]]]
     assert len(leaf_idx) > 3
-    labels, means = _leaf_labels_and_means(uc, leaf_idx)
     ref = np.full(len(uc.counts), -1)
     for k, idx in enumerate(leaf_idx):
         ref[idx] = k

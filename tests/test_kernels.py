@@ -70,7 +70,13 @@ def test_cascade_leaves_partition_the_colours(config):
     depth-first order of the tree, and node ranges nest."""
     cmap, _ = random_scene(5, (64, 64), 6)
     uc = C.unique_colors(noisy_colormap(cmap, sigma=6, blur=1.0, seed=5))
-    leaf_idx, (nodes, leaf_ids) = PDMDecoder(**config)._cascade(uc, record=True)
+    from unigs.decoders import _kernels as K
+    from unigs.decoders.pdm import _node_records
+
+    (order, table, node_f), _, _ = PDMDecoder(**config)._cascade(uc)
+    nodes = _node_records(uc, order, table, node_f)
+    leaf_ids = np.flatnonzero(table[:, K.STOP] != K.SPLIT).tolist()
+    leaf_idx = [order[lo:hi] for lo, hi in table[leaf_ids][:, [K.LO, K.HI]]]
     np.testing.assert_array_equal(np.sort(np.concatenate(leaf_idx)), np.arange(len(uc.counts)))
     assert [n["id"] for n in nodes if n["stop"]] == leaf_ids
     for node in nodes:

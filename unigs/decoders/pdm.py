@@ -154,13 +154,9 @@ class PDMDecoder(FeatureDecoder):
     # ------------------------------------------------------------------------------------------ API
     def decode(self, colormap: np.ndarray, *, num_entities: int | None = None) -> np.ndarray:
         """(H, W, 3) uint8 -> (K, H, W) bool, leaves in depth-first order (``num_entities`` is ignored)."""
-        from unigs.decoders import _kernels as K
-
         uc = C.unique_colors(check_colormap(colormap))
-        order, table, _ = self._run(uc)
-        leaves = table[table[:, K.STOP] != K.SPLIT]
-        color_leaf, means = _labels_and_means(uc, order, leaves[:, K.HI] - leaves[:, K.LO])
-        keep = np.arange(len(leaves))  # every leaf holds pixels
+        _, color_leaf, means = self._cascade(uc)
+        keep = np.arange(len(means))  # every leaf holds pixels
         if not self.config.keep_background and keep.size:
             keep = keep[keep != C.background_label(means)]
         return C.labels_to_masks(np.take(color_leaf, uc.inverse), keep, uc.shape)
@@ -168,11 +164,10 @@ class PDMDecoder(FeatureDecoder):
     def decode_tree(self, colormap: np.ndarray) -> PDMTree:
         """The full split tree plus the per-pixel leaf labels (``tree.masks`` equals :meth:`decode`)."""
         uc = C.unique_colors(check_colormap(colormap))
-        leaf_idx, (nodes, leaf_ids) = self._cascade(uc, record=True)
-        color_leaf, means = _leaf_labels_and_means(uc, leaf_idx)
-        n_leaves = len(leaf_ids)
+        (order, table, node_f), color_leaf, means = self._cascade(uc)
+        nodes = _node_records(uc, order, table, node_f)
         background = None
-        if not self.config.keep_background and n_leaves:
+        if not self.config.keep_background and len(means):
             background = C.background_label(means)
         # leaf ranges bottom-up: children always have larger ids than their parent
         counts = [1 if n["stop"] else 0 for n in nodes]
@@ -187,63 +182,55 @@ class PDMDecoder(FeatureDecoder):
         return PDMTree(tuple(out), leaf_labels, background)
 
     # -------------------------------------------------------------------------------------- cascade
-    def _run(self, uc: C.UniqueColors):
-        """The cascade on unique colours: :func:`unigs.decoders._kernels.cascade`'s (order, node table,
-        node floats)."""
-        from unigs.decoders import _kernels as K  # numba: imported (and compiled) on first decode
-
-        cfg = self.config
-        feats = C.color_features(self.feature, uc.colors, channel_major=True)  # (C, U), scratch for the kernel
-        return K.cascade(
-            feats, uc.counts.astype(np.float64), C._sign_direction(feats.shape[0]), cfg.delta,
-            cfg.statistic == "rms", float(cfg.min_cluster_size), _int64(cfg.max_depth), _int64(cfg.max_leaves),
-            _int64(cfg.max_iter),
-        )
-
-    def _cascade(self, uc: C.UniqueColors, record: bool = False):
-        """Run the cascade on unique colours. Returns (unique-colour indices of every leaf, in leaf order;
-        (nodes, leaf node ids)); ``nodes`` are dicts, filled only with ``record=True``.
+    def _cascade(self, uc: C.UniqueColors):
+        """The cascade on unique colours. Returns :func:`unigs.decoders._kernels.cascade`'s output (order,
+        node table, node floats), the leaf id of every unique colour and the mean RGB (K, 3) of every leaf.
 
         A node's statistic comes from its parent's split (the children's weighted sums of features and of
         squared centred features fall out of the final 2-means assignment), so a leaf costs no pass over its
         colours of its own: only the clusters that are split do.
         """
-        from unigs.decoders import _kernels as K
+        from unigs.decoders import _kernels as K  # numba: imported (and compiled) on first decode
 
-        order, table, node_f = self._run(uc)
-        ranges = table[:, K.LO : K.HI + 1].tolist()
-        leaf_ids = np.flatnonzero(table[:, K.STOP] != K.SPLIT).tolist()
-        leaf_idx = [order[ranges[i][0] : ranges[i][1]] for i in leaf_ids]
-        nodes: list[dict] = []
-        if record:
-            weights = uc.counts.astype(np.float64)
-            for i, ((parent, depth, lo, hi, stop, first_leaf), (total, stat)) in enumerate(
-                zip(table.tolist(), node_f.tolist())
-            ):
-                idx = order[lo:hi]
-                nodes.append(
-                    dict(
-                        id=i, parent=parent, depth=depth, pixels=int(total), colors=hi - lo, statistic=stat,
-                        mean_rgb=tuple(float(v) for v in (weights[idx] @ uc.colors[idx].astype(np.float64)) / total),
-                        children=(), stop=None if stop == K.SPLIT else STOP_REASONS[stop], first_leaf=first_leaf,
-                    )
-                )
-                if parent >= 0:
-                    nodes[parent]["children"] += (i,)
-        return leaf_idx, (nodes, leaf_ids)
+        cfg = self.config
+        feats = C.color_features(self.feature, uc.colors, channel_major=True)  # (C, U), scratch for the kernel
+        run = K.cascade(
+            feats, uc.counts.astype(np.float64), C._sign_direction(feats.shape[0]), cfg.delta,
+            cfg.statistic == "rms", float(cfg.min_cluster_size), _int64(cfg.max_depth), _int64(cfg.max_leaves),
+            _int64(cfg.max_iter),
+        )
+        order, table, _ = run
+        leaves = table[table[:, K.STOP] != K.SPLIT]
+        color_leaf, means = _labels_and_means(uc, order, leaves[:, K.HI] - leaves[:, K.LO])
+        return run, color_leaf, means
+
+
+def _node_records(uc: C.UniqueColors, order: np.ndarray, table: np.ndarray, node_f: np.ndarray) -> list[dict]:
+    """The kernel's node tables as dicts (the fields of :class:`PDMNode`, with ``first_leaf`` instead of the
+    leaf range), in depth-first order."""
+    from unigs.decoders import _kernels as K
+
+    weights = uc.counts.astype(np.float64)
+    nodes: list[dict] = []
+    for i, ((parent, depth, lo, hi, stop, first_leaf), (total, stat)) in enumerate(
+        zip(table.tolist(), node_f.tolist())
+    ):
+        idx = order[lo:hi]
+        nodes.append(
+            dict(
+                id=i, parent=parent, depth=depth, pixels=int(total), colors=hi - lo, statistic=stat,
+                mean_rgb=tuple(float(v) for v in (weights[idx] @ uc.colors[idx].astype(np.float64)) / total),
+                children=(), stop=None if stop == K.SPLIT else STOP_REASONS[stop], first_leaf=first_leaf,
+            )
+        )
+        if parent >= 0:
+            nodes[parent]["children"] += (i,)
+    return nodes
 
 
 def _int64(value: int) -> int:
     """A rail (an int >= 1 of any size) as an int64: beyond 2**62 no rail can be reached anyway."""
     return min(int(value), 2**62)
-
-
-def _leaf_labels_and_means(uc: C.UniqueColors, leaf_idx: list) -> tuple[np.ndarray, np.ndarray]:
-    """Leaf id of every unique colour and the pixel-weighted mean RGB (K, 3) of every leaf, from the leaves'
-    unique-colour indices (see :func:`_labels_and_means`)."""
-    sizes = np.fromiter(map(len, leaf_idx), dtype=np.int64, count=len(leaf_idx))
-    order = np.concatenate(leaf_idx) if leaf_idx else np.empty(0, np.int64)
-    return _labels_and_means(uc, order, sizes)
 
 
 def _labels_and_means(uc: C.UniqueColors, order: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
