@@ -100,3 +100,12 @@ def test_validation_scenes_are_the_trainers_and_not_the_test_scenes():
     first = lambda ds: ds.get(0).image  # noqa: E731
     assert np.array_equal(first(val), first(trainer_val))
     assert not np.array_equal(first(val), first(test)) and not np.array_equal(first(test), first(trainer_train))
+
+
+@pytest.mark.parametrize("data, needle", [("procedurall", "'procedural', 'procedural-val' or 'coco:PATH'"),
+                                          ("coco:", "'procedural', 'procedural-val' or 'coco:PATH'"),
+                                          ("coco:/nonexistent/coco", "is not a directory")])
+def test_bad_data_exits_2_naming_the_choices(tmp_path, capsys, data, needle):
+    with pytest.raises(SystemExit) as err:
+        ablate(["--data", data, "--out", str(tmp_path)])
+    assert err.value.code == 2 and needle in capsys.readouterr().err

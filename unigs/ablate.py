@@ -161,6 +161,11 @@ def main(argv=None) -> int:
         p.error(f"--deltas must be comma-separated numbers, got {args.deltas!r}")
     if args.limit < 1:
         p.error(f"--limit must be >= 1, got {args.limit}")
+    kind, _, root = args.data.partition(":")
+    if args.data not in ("procedural", "procedural-val") and not (kind == "coco" and root):
+        p.error(f"--data must be 'procedural', 'procedural-val' or 'coco:PATH', got {args.data!r}")
+    if kind == "coco" and not Path(root).expanduser().is_dir():
+        p.error(f"--data {args.data!r}: {root!r} is not a directory (expected a COCO-format dataset folder)")
 
     import torch
 
