@@ -6,7 +6,8 @@ The colormaps come from the same runner as ``python -m unigs.ablate`` (cached; g
 
 Settings by environment (the CLI sets them): UNIGS_ABLATION_MODEL (default: the shipped ``embedded``
 profile), UNIGS_ABLATION_DATA, UNIGS_ABLATION_LIMIT (default 20), UNIGS_ABLATION_STEPS (10),
-UNIGS_ABLATION_SEED, UNIGS_ABLATION_CACHE (default .benchmarks/ablation-cache).
+UNIGS_ABLATION_SEED, UNIGS_ABLATION_CACHE (default .benchmarks/ablation-cache), UNIGS_ABLATION_CODEC_PATH (the
+codec's weights folder, for the coco profile's taef2).
 """
 import os
 
@@ -23,11 +24,13 @@ def generated():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     out = {}
+    codec_config = {"path": ENV("UNIGS_ABLATION_CODEC_PATH")} if ENV("UNIGS_ABLATION_CODEC_PATH") else None
     for palette in ("location-aware", "random"):
         spec = GenerationSpec(model=str(resolve_model(ENV("UNIGS_ABLATION_MODEL", "embedded"), palette)),
                               data=ENV("UNIGS_ABLATION_DATA", "procedural"), limit=int(ENV("UNIGS_ABLATION_LIMIT", "20")),
                               steps=int(ENV("UNIGS_ABLATION_STEPS", "10")), seed=int(ENV("UNIGS_ABLATION_SEED", "0")))
-        out[palette] = generate(spec, ENV("UNIGS_ABLATION_CACHE", ".benchmarks/ablation-cache"), progress=False)
+        out[palette] = generate(spec, ENV("UNIGS_ABLATION_CACHE", ".benchmarks/ablation-cache"), progress=False,
+                                codec_config=codec_config)
     return out
 
 

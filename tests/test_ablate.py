@@ -1,5 +1,6 @@
 """The ablation CLI: tables, cache reuse, extra third-party rows, error exits."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -108,4 +109,32 @@ def test_validation_scenes_are_the_trainers_and_not_the_test_scenes():
 def test_bad_data_exits_2_naming_the_choices(tmp_path, capsys, data, needle):
     with pytest.raises(SystemExit) as err:
         ablate(["--data", data, "--out", str(tmp_path)])
+    assert err.value.code == 2 and needle in capsys.readouterr().err
+
+
+TAEF2_DIR = Path(__file__).resolve().parents[2] / "shared" / "weights" / "taef2"
+
+
+@pytest.mark.skipif(not (TAEF2_DIR / "taef2_encoder.pth").is_file(), reason="../shared/weights/taef2 not present")
+def test_portable_taef2_models_take_their_codec_folder_from_codec_path(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("UNIGS_TAEF2", raising=False)
+    torch.manual_seed(0)
+    for palette in ("random", "location-aware"):
+        model = UniGS(ModelConfig(codec="taef2", codec_config={"path": str(TAEF2_DIR)}, palette=palette, **TINY))
+        model.save(tmp_path / palette, portable=True)
+        stored = json.loads((tmp_path / palette / "config.json").read_text())["model"]["codec_config"]
+        assert "path" not in stored  # a fact of this machine, not of the model
+    argv = ["--model", str(tmp_path / "{palette}"), "--limit", "2", "--table", "7", "--figures", "0"]
+    assert ablate([*argv, "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "UNIGS_TAEF2" in err and "--codec-path" in err and "Traceback" not in err
+    assert ablate([*argv, "--out", str(tmp_path / "b"), "--codec-path", str(TAEF2_DIR)]) == 0
+    assert (tmp_path / "b" / "table7.md").is_file()
+
+
+@pytest.mark.parametrize("argv, needle", [(["--codec-path", "/nonexistent/taef2"], "is not a directory"),
+                                          (["--model", "coco"], "--model coco needs its data")])
+def test_bad_codec_path_or_missing_coco_data_exit_2(tmp_path, capsys, argv, needle):
+    with pytest.raises(SystemExit) as err:
+        ablate([*argv, "--out", str(tmp_path)])
     assert err.value.code == 2 and needle in capsys.readouterr().err

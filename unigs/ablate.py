@@ -138,8 +138,8 @@ def main(argv=None) -> int:
     p.add_argument("--delta", type=float, help="PDM δ (default: the decoder's own, 10)")
     p.add_argument("--deltas", default="1,10,20,50", help="δ values of Table 9(a)")
     p.add_argument("--task", default="referring")
-    p.add_argument("--data", default="procedural",
-                   help="procedural (unseen test scenes) | procedural-val (the validation scenes) | coco:PATH")
+    p.add_argument("--data", help="procedural (unseen test scenes; the default) | procedural-val (the validation "
+                                  "scenes) | coco:PATH (needed by --model coco)")
     p.add_argument("--model", default="embedded", help="shipped profile (embedded, coco) or a model directory")
     p.add_argument("--limit", type=int, default=100, help="examples per palette (each draws an image of the split at random, with its own entities and Ω)")
     p.add_argument("--steps", type=int, default=1,
@@ -150,6 +150,8 @@ def main(argv=None) -> int:
     p.add_argument("--figures", type=int, default=6, help="per-image panels to draw (0: none)")
     p.add_argument("--benchmark-json", help="also run benchmarks/test_ablation.py and write pytest-benchmark JSON here")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--codec-path", help="weights folder of the model's codec, for codecs that need one (the coco "
+                                        "profile's taef2; default: $UNIGS_TAEF2)")
     args = p.parse_args(argv)
     if args.table is None and args.decoder is None and args.feature is None and args.delta is None:
         args.table = "all"
@@ -161,9 +163,15 @@ def main(argv=None) -> int:
         p.error(f"--deltas must be comma-separated numbers, got {args.deltas!r}")
     if args.limit < 1:
         p.error(f"--limit must be >= 1, got {args.limit}")
+    if args.data is None:
+        if args.model == "coco":
+            p.error("--model coco needs its data: --data coco:PATH (e.g. coco:../shared/data/coco2017_mini)")
+        args.data = "procedural"
     kind, _, root = args.data.partition(":")
     if args.data not in ("procedural", "procedural-val") and not (kind == "coco" and root):
         p.error(f"--data must be 'procedural', 'procedural-val' or 'coco:PATH', got {args.data!r}")
+    if args.codec_path and not Path(args.codec_path).expanduser().is_dir():
+        p.error(f"--codec-path {args.codec_path!r} is not a directory (expected the codec's weights folder)")
     if kind == "coco" and not Path(root).expanduser().is_dir():
         p.error(f"--data {args.data!r}: {root!r} is not a directory (expected a COCO-format dataset folder)")
 
@@ -189,10 +197,16 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
     generated, specs = {}, {}
+    codec_config = {"path": args.codec_path} if args.codec_path else None
     for pal, model_dir in models.items():
         specs[pal] = GenerationSpec(model=str(model_dir), data=args.data, task=args.task, seed=args.seed,
                                     limit=args.limit, steps=args.steps)
-        generated[pal] = generate(specs[pal], out / "cache")
+        try:
+            generated[pal] = generate(specs[pal], out / "cache", codec_config=codec_config)
+        except FileNotFoundError as err:  # e.g. the taef2 weights folder of a coco model: name it, no traceback
+            print(f"python -m unigs.ablate: error: {err} (the codec's folder is given by --codec-path)",
+                  file=sys.stderr)
+            return 2
     t_gen = time.time() - t_start
 
     from tqdm.auto import tqdm
@@ -242,6 +256,8 @@ def _run_benchmarks(args, out: Path) -> int:
     os.environ.update(UNIGS_ABLATION_CACHE=str(out / "cache"), UNIGS_ABLATION_MODEL=args.model,
                       UNIGS_ABLATION_LIMIT=str(args.limit), UNIGS_ABLATION_STEPS=str(args.steps),
                       UNIGS_ABLATION_DATA=args.data, UNIGS_ABLATION_SEED=str(args.seed))
+    if args.codec_path:
+        os.environ["UNIGS_ABLATION_CODEC_PATH"] = args.codec_path
     return pytest.main([str(suite), "-q", "-p", "no:cacheprovider", "--benchmark-enable", "--benchmark-only",
                         f"--benchmark-json={args.benchmark_json}", "-o", "addopts="])
 

@@ -73,8 +73,10 @@ class GenerationSpec:
         return hashlib.sha1(payload.encode()).hexdigest()[:16]
 
 
-def generate(spec: GenerationSpec, cache_dir: str | Path, *, batch: int = 16, progress: bool = True) -> list[dict]:
-    """Generated colormaps + targets for ``spec``, from the cache where present."""
+def generate(spec: GenerationSpec, cache_dir: str | Path, *, batch: int = 16, progress: bool = True,
+             codec_config: dict | None = None) -> list[dict]:
+    """Generated colormaps + targets for ``spec``, from the cache where present. ``codec_config`` (e.g. the
+    taef2 weights folder of a portable model) is merged over the model's stored codec options."""
     from tqdm.auto import tqdm
 
     from unigs.pipeline import UniGS
@@ -88,7 +90,7 @@ def generate(spec: GenerationSpec, cache_dir: str | Path, *, batch: int = 16, pr
     chunks = [(i, min(i + batch, spec.limit)) for i in range(0, spec.limit, batch)]
     todo = [c for c in chunks if not (directory / f"chunk_{c[0]:06d}.npz").is_file()]
     if todo:
-        model = UniGS.load(spec.model)
+        model = UniGS.load(spec.model, codec_config=codec_config)
         dataset, indices = build_eval_dataset(spec.data, model.config.image_size)
         source = ExampleSource(dataset, {spec.task: 1.0}, model.palette, seed=spec.seed, train=False, indices=indices)
         for lo, hi in tqdm(todo, desc=f"generating {Path(spec.model).name}", disable=not progress):

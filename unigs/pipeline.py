@@ -44,6 +44,12 @@ class ModelConfig:
     def to_json(self) -> dict:
         return attrs.asdict(self)
 
+    def portable(self) -> "ModelConfig":
+        """This config without the codec's local weights folder (``codec_config["path"]``): what shipped
+        weights record, since the folder is a fact of the machine that trained them, not of the model. The
+        codec then finds its files by its own fallback (for taef2, ``$UNIGS_TAEF2``)."""
+        return attrs.evolve(self, codec_config={k: v for k, v in self.codec_config.items() if k != "path"})
+
     @classmethod
     def from_json(cls, data: dict) -> "ModelConfig":
         return unigs.config.make_config(cls, data, owner="ModelConfig")
@@ -235,9 +241,10 @@ class UniGS:
         return {"image": self.decode_latents(x[:, :c]), "colormap": self.decode_latents(x[:, c:])}
 
     # ---------------------------------------------------------------- saving
-    def save(self, directory: str | Path, extra: dict | None = None, *, half: bool = False) -> None:
+    def save(self, directory: str | Path, extra: dict | None = None, *, half: bool = False,
+             portable: bool = False) -> None:
         """``unet.safetensors`` + ``config.json``; ``half=True`` stores float16 (shipped weights; loaded back
-        as float32)."""
+        as float32); ``portable=True`` records :meth:`ModelConfig.portable` (no local codec path)."""
         from safetensors.torch import save_file
 
         directory = Path(directory)
@@ -246,11 +253,14 @@ class UniGS:
         if half:
             state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
         _atomic(directory / "unet.safetensors", lambda p: save_file(state, str(p)))
-        meta = {"model": self.config.to_json(), "unet": dict(self.unet.config), **(extra or {})}
+        meta = {"model": (self.config.portable() if portable else self.config).to_json(), "unet": dict(self.unet.config), **(extra or {})}
         _atomic(directory / "config.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=list)))
 
     @classmethod
-    def load(cls, directory: str | Path, *, device: str = "cpu", dtype=None) -> "UniGS":
+    def load(cls, directory: str | Path, *, device: str = "cpu", dtype=None,
+             codec_config: dict | None = None) -> "UniGS":
+        """A saved model; ``codec_config`` entries (e.g. ``{"path": ...}`` for portable taef2 weights) are
+        merged over the stored codec options."""
         from diffusers import UNet2DConditionModel
         from safetensors.torch import load_file
 
@@ -264,7 +274,10 @@ class UniGS:
         unet = UNet2DConditionModel.from_config(unet_cfg)
         state = load_file(str(directory / "unet.safetensors"))
         unet.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=True)
-        return cls(ModelConfig.from_json(meta["model"]), unet=unet, device=device, dtype=dtype)
+        config = ModelConfig.from_json(meta["model"])
+        if codec_config:
+            config = attrs.evolve(config, codec_config={**config.codec_config, **codec_config})
+        return cls(config, unet=unet, device=device, dtype=dtype)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.unet.parameters())

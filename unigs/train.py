@@ -197,7 +197,9 @@ def main(argv=None) -> int:
     p.add_argument("--pool", type=int, default=0,
                    help="train on a fixed pool of this many examples encoded once (for slow codecs; 0: fresh "
                         "examples every step)")
-    p.add_argument("--export", help="when finished, write the final weights (EMA if on) here as float16")
+    p.add_argument("--export", help="when finished, write the final weights (EMA if on) here as float16, with "
+                                    "no local codec path in their config (give it by --codec-path / the codec's "
+                                    "environment variable when loading)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (ignored under accelerate launch)")
     p.add_argument("--accelerate", action="store_true",
                    help="use Hugging Face accelerate even in one process (automatic under `accelerate launch` "
@@ -250,8 +252,8 @@ def main(argv=None) -> int:
         start = state["step"]
         print(f"resuming {out} from step {start}")
     elif args.init:
-        model = UniGS.load(args.init, device=device)
-        if model.config != config:
+        model = UniGS.load(args.init, device=device, codec_config=model_kw.get("codec_config"))
+        if model.config.portable() != config.portable():
             raise SystemExit(f"--init {args.init}: its model config differs from this run's: "
                              f"{model.config} vs {config}")
         state = None
@@ -339,7 +341,8 @@ def main(argv=None) -> int:
     if args.export and is_main:
         final = UniGS(model.config, unet=_with_state(unet, ema)) if ema is not None else model
         final.save(args.export, extra={"step": args.steps, "trained_by": "python -m unigs.train " +
-                                       " ".join(argv if argv is not None else sys.argv[1:])}, half=True)
+                                       " ".join(argv if argv is not None else sys.argv[1:])}, half=True,
+                   portable=True)
         print(f"exported float16 weights to {args.export}")
     return 0
 
