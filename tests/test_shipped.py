@@ -39,7 +39,8 @@ def test_shipped_model_samples_deterministically_inside_the_coarse_mask(profile,
     a = model.generate(examples, steps=1, seed=3)["colormap"]
     b = model.generate(examples, steps=1, seed=3)["colormap"]
     assert np.array_equal(a, b)
-    # a trained referring model paints inside the coarse mask and leaves the rest (nearly) black
+    # a trained referring model paints inside the coarse mask and leaves the rest (nearly) black; an
+    # untrained UNet paints noise everywhere (mean brightness ~170 inside and outside)
     inside = np.stack([ex.coarse_mask for ex in examples])
-    bright = a.max(axis=-1) > 48
-    assert bright[inside].mean() > 4 * max(bright[~inside].mean(), 0.01)
+    level = a.max(axis=-1).astype(np.float64)
+    assert level[inside].mean() > 4 * level[~inside].mean() + 2.0

@@ -253,7 +253,8 @@ class UniGS:
         if half:
             state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
         _atomic(directory / "unet.safetensors", lambda p: save_file(state, str(p)))
-        meta = {"model": (self.config.portable() if portable else self.config).to_json(), "unet": dict(self.unet.config), **(extra or {})}
+        config = self.config.portable() if portable else self.config
+        meta = {"model": config.to_json(), "unet": dict(self.unet.config), **(extra or {})}
         _atomic(directory / "config.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=list)))
 
     @classmethod
