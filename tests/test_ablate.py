@@ -138,3 +138,13 @@ def test_bad_codec_path_or_missing_coco_data_exit_2(tmp_path, capsys, argv, need
     with pytest.raises(SystemExit) as err:
         ablate([*argv, "--out", str(tmp_path)])
     assert err.value.code == 2 and needle in capsys.readouterr().err
+
+
+def test_a_missing_file_that_is_not_a_codecs_gets_no_codec_path_hint(models, tmp_path, capsys, monkeypatch):
+    def lost(*args, **kwargs):
+        raise FileNotFoundError("cache chunk_000000.npz vanished")
+
+    monkeypatch.setattr("unigs.ablate.generate", lost)
+    assert run(models, tmp_path, "--table", "7") == 2
+    err = capsys.readouterr().err
+    assert "chunk_000000.npz vanished" in err and "--codec-path" not in err and "Traceback" not in err

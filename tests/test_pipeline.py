@@ -171,6 +171,19 @@ def test_unknown_palette_option_is_a_config_error(tmp_path):
                     "--widths", "32,32", "--text-dim", "32"])
 
 
+def test_codec_options_reach_the_model_and_its_saved_config(tmp_path):
+    # factor=2: the embedded codec at 1/2 resolution, so a 32² run trains a UNet on 16x16 latents of 12 channels
+    assert train_main(["--out", str(tmp_path / "run"), "--steps", "1", "--batch", "2", "--widths", "32,32",
+                       "--image-size", "32", "--text-dim", "32", "--val-n", "1", "--val-steps", "1",
+                       "--codec-option", "factor=2", "--export", str(tmp_path / "export")]) == 0
+    loaded = UniGS.load(tmp_path / "export")
+    assert loaded.config.codec_config == {"factor": 2}
+    assert loaded.latent_size == 16 and loaded.codec.latent_channels == 12
+    with pytest.raises(unigs.ConfigError, match="factor must be a positive int, got 0"):
+        train_main(["--out", str(tmp_path / "bad"), "--steps", "1", "--image-size", "32", "--widths", "32,32",
+                    "--text-dim", "32", "--codec-option", "factor=0"])
+
+
 def test_mask_weight_weighs_only_the_coarse_mask_region(model, examples):
     cond = model.conditioning(examples)
     gen = lambda: torch.Generator().manual_seed(5)  # noqa: E731 - same t and noise for every call

@@ -22,6 +22,7 @@ import attrs
 
 import unigs
 from unigs.ablation import GenerationSpec, coarse_mask_baseline, generate, resolve_model, score
+from unigs.codecs.base import CodecFilesError
 
 #: The paper's figures (mIoU, recall) for each row, on its COCO referring benchmark.
 PAPER = {
@@ -204,8 +205,8 @@ def main(argv=None) -> int:
         try:
             generated[pal] = generate(specs[pal], out / "cache", codec_config=codec_config)
         except FileNotFoundError as err:  # e.g. the taef2 weights folder of a coco model: name it, no traceback
-            print(f"python -m unigs.ablate: error: {err} (the codec's folder is given by --codec-path)",
-                  file=sys.stderr)
+            hint = " (the codec's folder is given by --codec-path)" if isinstance(err, CodecFilesError) else ""
+            print(f"python -m unigs.ablate: error: {err}{hint}", file=sys.stderr)
             return 2
     t_gen = time.time() - t_start
 

@@ -206,6 +206,8 @@ def main(argv=None) -> int:
                         "with several processes)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("UNIGS_THREADS", "1")))
     p.add_argument("--codec-path", help="weights directory for codecs that need one (taef2, sd-vae)")
+    p.add_argument("--codec-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="codec config, repeatable (e.g. factor=2 for the embedded codec at 1/2 resolution)")
     p.add_argument("--image-size", type=int, help="training image size (default: the profile's)")
     p.add_argument("--text-dim", type=int, help="width of the tiny text encoder (default: its own)")
     args = p.parse_args(argv)
@@ -230,8 +232,11 @@ def main(argv=None) -> int:
         model_kw["image_size"] = args.image_size
     if args.text_dim:
         model_kw["text_encoder_config"] = {"dim": args.text_dim}
+    codec_config = parse_options(args.codec_option)
     if args.codec_path:
-        model_kw["codec_config"] = {"path": args.codec_path}
+        codec_config["path"] = args.codec_path
+    if codec_config:
+        model_kw["codec_config"] = codec_config
     config = ModelConfig(**model_kw)
     data = args.data or profile["data"]
 

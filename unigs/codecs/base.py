@@ -47,6 +47,10 @@ class CodecInputError(ValueError):
     """A tensor given to a codec does not have the shape, dtype or value range the contract asks for."""
 
 
+class CodecFilesError(FileNotFoundError):
+    """A codec's weights folder is not given, missing, or its files do not match (names the path and files)."""
+
+
 class Codec(Component):
     """Subclasses set ``latent_channels`` and ``downsample`` and implement ``_encode`` / ``_decode``.
 

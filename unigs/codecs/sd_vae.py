@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from unigs.codecs.base import Codec, device_field, dtype_field
+from unigs.codecs.base import Codec, CodecFilesError, device_field, dtype_field
 from unigs.models.folders import component_folder
 
 SD15_SCALING_FACTOR = 0.18215
@@ -38,7 +38,7 @@ class SDVAECodec(Codec):
     def __init__(self, config: Any = None, /, **overrides: Any) -> None:
         super().__init__(config, **overrides)
         if self.config.path is None:
-            raise FileNotFoundError("sd-vae codec: pass path=... (a local AutoencoderKL or SD pipeline folder)")
+            raise CodecFilesError("sd-vae codec: pass path=... (a local AutoencoderKL or SD pipeline folder)")
         from diffusers import AutoencoderKL
 
         self.vae = AutoencoderKL.from_pretrained(

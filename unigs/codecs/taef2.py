@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from unigs.codecs.base import Codec, device_field, dtype_field
+from unigs.codecs.base import Codec, CodecFilesError, device_field, dtype_field
 
 ENV_VAR = "UNIGS_TAEF2"
 #: file name -> sha256 (weights/taef2/README.md; madebyollin/taesd at 5cccb12).
@@ -28,7 +28,7 @@ FILES = {
 }
 
 
-class WeightsError(FileNotFoundError):
+class WeightsError(CodecFilesError):
     """Codec weights are missing, fail their checksum, or do not fit the network (strict load)."""
 
 
