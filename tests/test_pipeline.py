@@ -96,6 +96,41 @@ def test_training_resumes_from_checkpoint_without_losing_steps(tmp_path):
     assert steps and max(steps) == 4
 
 
+def test_image_cache_encodes_each_image_once_and_changes_nothing(model, monkeypatch):
+    ds = unigs.create("dataset", "procedural", size=32, length=2, seed=3)  # 8 examples from 2 images
+    source = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True)
+    batch = [source.example(0, i) for i in range(8)]
+    plain = model.conditioning(batch)
+    encoded = []
+    encode = model.encode_images
+    monkeypatch.setattr(model, "encode_images", lambda images: encoded.append(len(images)) or encode(images))
+    cache = {}
+    cached = model.conditioning(batch[:4], image_cache=cache)
+    cached_rest = model.conditioning(batch[4:], image_cache=cache)
+    assert len(cache) == 2  # one latent per distinct image
+    # per call: the distinct new images once, then the colormaps; the second call finds both images cached
+    assert encoded[0] == len(cache) and encoded[2] == 4 and sum(encoded) == 2 + 4 + 4
+    for key in ("z_i", "z_s", "z_c", "m_c"):
+        assert torch.equal(torch.cat([cached[key], cached_rest[key]]), plain[key]), key
+
+
+def test_training_on_a_latent_pool_resumes_like_a_straight_run(tmp_path):
+    def run(out, steps):
+        return train_main(["--out", str(out), "--steps", str(steps), "--batch", "2", "--widths", "32,32",
+                           "--image-size", "32", "--text-dim", "32", "--ckpt-every", "2", "--val-n", "1",
+                           "--val-steps", "1", "--pool", "6"])
+
+    assert run(tmp_path / "straight", 4) == 0
+    assert run(tmp_path / "resumed", 2) == 0
+    assert run(tmp_path / "resumed", 4) == 0
+    assert sorted(p.name for p in (tmp_path / "resumed" / "pool").iterdir()) == ["pool_000000.pt"]
+    from safetensors.torch import load_file
+
+    a = load_file(str(tmp_path / "straight" / "checkpoint" / "unet.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "checkpoint" / "unet.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_half_precision_export_loads_as_float32(model, examples, tmp_path):
     from safetensors.torch import load_file
 

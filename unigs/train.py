@@ -100,11 +100,12 @@ class LatentPool:
         from tqdm.auto import tqdm
 
         directory.mkdir(parents=True, exist_ok=True)
-        parts = []
+        parts, images = [], {}  # image latents by image: the examples of a pool share few images
         for lo in tqdm(range(0, size, chunk), desc="encoding latent pool", mininterval=5):
             path = directory / f"pool_{lo:06d}.pt"
             if not path.is_file():
-                cond = model.conditioning([source.example(POOL_STEP, i) for i in range(lo, min(size, lo + chunk))])
+                examples = [source.example(POOL_STEP, i) for i in range(lo, min(size, lo + chunk))]
+                cond = model.conditioning(examples, image_cache=images)
                 torch.save(cond, directory / "tmp.pt")
                 (directory / "tmp.pt").replace(path)
             parts.append(torch.load(path, weights_only=False))
