@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import unigs
-from unigs.codecs.base import CodecInputError
+from unigs.codecs.base import CodecFilesError, CodecInputError
 from unigs.codecs.embedded import EmbeddedCodec, dct2_basis
 from unigs.codecs.taef2 import ENV_VAR, FILES, TAEF2Codec, WeightsError
 
@@ -250,7 +250,8 @@ def test_sd_vae_scaling_and_determinism(tiny_vae_dir):
 
 
 def test_sd_vae_missing_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="holds no AutoencoderKL"):
+    # CodecFilesError (a FileNotFoundError): what the ablation CLI answers with its --codec-path hint
+    with pytest.raises(CodecFilesError, match="holds no AutoencoderKL"):
         unigs.create("codec", "sd-vae", path=str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="pass path"):
+    with pytest.raises(CodecFilesError, match="pass path"):
         unigs.create("codec", "sd-vae")

@@ -206,7 +206,7 @@ def test_unknown_palette_option_is_a_config_error(tmp_path):
                     "--widths", "32,32", "--text-dim", "32"])
 
 
-def test_codec_options_reach_the_model_and_its_saved_config(tmp_path):
+def test_codec_options_reach_the_model_and_its_saved_config(tmp_path, capsys):
     # factor=2: the embedded codec at 1/2 resolution, so a 32² run trains a UNet on 16x16 latents of 12 channels
     assert train_main(["--out", str(tmp_path / "run"), "--steps", "1", "--batch", "2", "--widths", "32,32",
                        "--image-size", "32", "--text-dim", "32", "--val-n", "1", "--val-steps", "1",
@@ -214,6 +214,9 @@ def test_codec_options_reach_the_model_and_its_saved_config(tmp_path):
     loaded = UniGS.load(tmp_path / "export")
     assert loaded.config.codec_config == {"factor": 2}
     assert loaded.latent_size == 16 and loaded.codec.latent_channels == 12
+    with pytest.raises(SystemExit) as err:
+        train_main(["--out", str(tmp_path / "twice"), "--codec-path", str(tmp_path), "--codec-option", "path=/x"])
+    assert err.value.code == 2 and "--codec-path or --codec-option path=..., not both" in capsys.readouterr().err
     with pytest.raises(unigs.ConfigError, match="factor must be a positive int, got 0"):
         train_main(["--out", str(tmp_path / "bad"), "--steps", "1", "--image-size", "32", "--widths", "32,32",
                     "--text-dim", "32", "--codec-option", "factor=0"])

@@ -234,6 +234,8 @@ def main(argv=None) -> int:
     if args.text_dim:
         model_kw["text_encoder_config"] = {"dim": args.text_dim}
     codec_config = parse_options(args.codec_option)
+    if args.codec_path and "path" in codec_config:
+        p.error("give the codec's folder once: --codec-path or --codec-option path=..., not both")
     if args.codec_path:
         codec_config["path"] = args.codec_path
     if codec_config:

@@ -22,7 +22,7 @@ SD15_SCALING_FACTOR = 0.18215
 
 def vae_folder(path: str | os.PathLike) -> Path:
     return component_folder(path, "vae", owner="sd-vae codec", holds="AutoencoderKL",
-                            example="e.g. a local copy of an SD-1.5 pipeline")
+                            example="e.g. a local copy of an SD-1.5 pipeline", error=CodecFilesError)
 
 
 class SDVAECodec(Codec):
