@@ -37,6 +37,26 @@ def test_sampling_is_deterministic_for_a_seed(model, examples):
     assert not np.array_equal(a["colormap"][generated], c["colormap"][generated])
 
 
+def test_samples_average_independent_draws(model, examples):
+    generated = [i for i, ex in enumerate(examples) if ex.predict_colormap]
+    one = model.generate(examples, steps=1, seed=3)
+    assert np.array_equal(model.generate(examples, steps=1, seed=3, samples=1)["colormap"], one["colormap"])
+    a = model.generate(examples, steps=1, seed=3, samples=8)
+    assert np.array_equal(a["colormap"], model.generate(examples, steps=1, seed=3, samples=8)["colormap"])
+    b = model.generate(examples, steps=1, seed=4, samples=8)
+    # a mean of 8 draws moves less from seed to seed than one draw does
+    spread = lambda x, y: np.abs(x["colormap"][generated].astype(int) - y["colormap"][generated]).mean()
+    assert spread(a, b) < 0.6 * spread(one, model.generate(examples, steps=1, seed=4))
+    for ex, image, cmap in zip(examples, a["image"], a["colormap"]):
+        if not ex.predict_colormap:  # held-fixed halves still come back exactly
+            assert np.array_equal(cmap, ex.target_colormap)
+        if not ex.predict_image:
+            assert np.array_equal(image, ex.target_image)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="samples"):
+            model.generate(examples, steps=1, samples=bad)
+
+
 def test_fixed_outputs_come_back_as_given(model, examples):
     out = model.generate(examples, steps=2, seed=0)
     for ex, image, cmap in zip(examples, out["image"], out["colormap"]):

@@ -146,6 +146,9 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=1,
                    help="DDIM steps (default 1: chosen on the validation scenes, where the shipped z0-predicting "
                         "model scored higher with 1 step than with 20; compare with --steps 20)")
+    p.add_argument("--samples", type=int, default=1,
+                   help="independent draws per example whose final latents are averaged before decoding (default 1, "
+                        "the paper's single sample; see UniGS.generate)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/ablate")
     p.add_argument("--figures", type=int, default=6, help="per-image panels to draw (0: none)")
@@ -164,6 +167,8 @@ def main(argv=None) -> int:
         p.error(f"--deltas must be comma-separated numbers, got {args.deltas!r}")
     if args.limit < 1:
         p.error(f"--limit must be >= 1, got {args.limit}")
+    if args.samples < 1:
+        p.error(f"--samples must be >= 1, got {args.samples}")
     if args.data is None:
         if args.model == "coco":
             p.error("--model coco needs its data: --data coco:PATH (e.g. coco:../shared/data/coco2017_mini)")
@@ -201,7 +206,7 @@ def main(argv=None) -> int:
     codec_config = {"path": args.codec_path} if args.codec_path else None
     for pal, model_dir in models.items():
         specs[pal] = GenerationSpec(model=str(model_dir), data=args.data, task=args.task, seed=args.seed,
-                                    limit=args.limit, steps=args.steps)
+                                    limit=args.limit, steps=args.steps, samples=args.samples)
         try:
             generated[pal] = generate(specs[pal], out / "cache", codec_config=codec_config)
         except FileNotFoundError as err:  # e.g. the taef2 weights folder of a coco model: name it, no traceback

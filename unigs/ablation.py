@@ -3,7 +3,7 @@
 Two stages, so decoder sweeps never rerun the UNet:
 
 1. :func:`generate` samples colormaps with the shared UNet once per (model, data, task, seed, limit, DDIM
-   steps) and caches them on disk in chunks (atomic writes: an interrupted run resumes and redoes nothing
+   steps, samples averaged) and caches them on disk in chunks (atomic writes: an interrupted run resumes and redoes nothing
    it finished);
 2. :func:`score` decodes the cached colormaps with one decoder configuration and scores each image
    (mIoU/recall against the task's target masks), timing every decode.
@@ -65,6 +65,7 @@ class GenerationSpec:
     limit: int = 100
     steps: int = 20
     guidance: float = 1.0
+    samples: int = 1  # draws averaged per example (UniGS.generate's ``samples``)
 
     def key(self) -> str:
         weights = Path(self.model) / "unet.safetensors"
@@ -95,7 +96,8 @@ def generate(spec: GenerationSpec, cache_dir: str | Path, *, batch: int = 16, pr
         source = ExampleSource(dataset, {spec.task: 1.0}, model.palette, seed=spec.seed, train=False, indices=indices)
         for lo, hi in tqdm(todo, desc=f"generating {Path(spec.model).name}", disable=not progress):
             examples = [source.example(0, i) for i in range(lo, hi)]
-            out = model.generate(examples, steps=spec.steps, seed=spec.seed * 100003 + lo, guidance=spec.guidance)
+            out = model.generate(examples, steps=spec.steps, seed=spec.seed * 100003 + lo, guidance=spec.guidance,
+                                 samples=spec.samples)
             arrays = {"colormap": out["colormap"], "image": out["image"]}
             for j, ex in enumerate(examples):
                 arrays[f"target_masks_{j}"] = ex.target_masks

@@ -217,17 +217,24 @@ class UniGS:
 
     # ---------------------------------------------------------------- sampling
     def generate(self, examples: Sequence[Any], *, steps: int = 20, seed: int = 0, guidance: float = 1.0,
-                 progress: bool = False) -> dict:
+                 samples: int = 1, progress: bool = False) -> dict:
         """DDIM sampling for a batch of task examples -> {'image', 'colormap'} (B, H, W, 3) uint8 arrays.
 
         Outputs the task holds fixed come back as given (decoded from their clean latents). The same seed
         gives identical results. ``guidance`` > 1 enables classifier-free guidance against the empty prompt.
+        ``samples`` > 1 runs that many independent draws (one after another, from the same seeded generator)
+        and decodes the mean of their final latents. With one DDIM step each draw is the model's z₀
+        prediction from pure noise, so the mean estimates E[z₀ | condition]: the noise-driven texture inside
+        generated entities averages out while the painted colours, a function of the condition, stay.
+        ``samples=1`` is the plain sampler.
         """
         import torch
         from tqdm.auto import tqdm
 
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
         self.unet.eval()
         cond = self.conditioning(examples)
         c = cond["z_i"].shape[1]
@@ -236,19 +243,23 @@ class UniGS:
         gen = torch.Generator().manual_seed(seed)
         clean = torch.cat([cond["z_i"], cond["z_s"]], dim=1)
         keep = self._predict_mask(cond["predict"], c)
-        x = torch.randn(clean.shape, generator=gen).to(self.device, self.dtype)
         if guidance != 1.0:
             null_text, null_mask = self.text_encoder.encode([""] * len(examples))
             null_text, null_mask = null_text.to(self.device, self.dtype), null_mask.to(self.device)
+        total = 0
         with torch.no_grad():
-            for t in tqdm(sched.timesteps, desc="DDIM", disable=not progress, leave=False):
-                x = keep * x + (1 - keep) * clean
-                tt = torch.full((len(examples),), int(t), device=self.device)
-                out = self._unet(x[:, :c], x[:, c:], cond, tt)
-                if guidance != 1.0:
-                    base = self._unet(x[:, :c], x[:, c:], cond, tt, text=null_text, text_mask=null_mask)
-                    out = base + guidance * (out - base)
-                x = sched.step(out, t, x, generator=gen).prev_sample
+            for _ in range(samples):
+                x = torch.randn(clean.shape, generator=gen).to(self.device, self.dtype)
+                for t in tqdm(sched.timesteps, desc="DDIM", disable=not progress, leave=False):
+                    x = keep * x + (1 - keep) * clean
+                    tt = torch.full((len(examples),), int(t), device=self.device)
+                    out = self._unet(x[:, :c], x[:, c:], cond, tt)
+                    if guidance != 1.0:
+                        base = self._unet(x[:, :c], x[:, c:], cond, tt, text=null_text, text_mask=null_mask)
+                        out = base + guidance * (out - base)
+                    x = sched.step(out, t, x, generator=gen).prev_sample
+                total = total + x
+        x = total / samples if samples > 1 else total
         x = keep * x + (1 - keep) * clean
         return {"image": self.decode_latents(x[:, :c]), "colormap": self.decode_latents(x[:, c:])}
 
