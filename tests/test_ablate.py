@@ -47,6 +47,21 @@ def test_all_tables_are_written_and_cache_is_reused(models, tmp_path, monkeypatc
     assert "δ = 15" in (tmp_path / "table9a.md").read_text()
 
 
+def test_samples_reach_the_sampler_and_key_the_cache(models, tmp_path, monkeypatch):
+    import unigs.pipeline
+
+    seen, generate = [], unigs.pipeline.UniGS.generate
+    monkeypatch.setattr(unigs.pipeline.UniGS, "generate", lambda self, ex, **kw: seen.append(kw["samples"]) or
+                        generate(self, ex, **kw))
+    keys = {}
+    for n in (1, 3):
+        assert run(models, tmp_path, "--table", "7", "--samples", str(n), "--figures", "0") == 0
+        gen = json.loads((tmp_path / "results.json").read_text())["generation"]
+        assert {g["samples"] for g in gen.values()} == {n}
+        keys[n] = {g["cache_key"] for g in gen.values()}
+    assert set(seen) == {1, 3} and not keys[1] & keys[3]  # a 3-sample run does not reuse 1-sample colormaps
+
+
 def test_interrupted_generation_resumes(models, tmp_path, monkeypatch):
     import unigs.pipeline
 
@@ -133,7 +148,8 @@ def test_portable_taef2_models_take_their_codec_folder_from_codec_path(tmp_path,
 
 
 @pytest.mark.parametrize("argv, needle", [(["--codec-path", "/nonexistent/taef2"], "is not a directory"),
-                                          (["--model", "coco"], "--model coco needs its data")])
+                                          (["--model", "coco"], "--model coco needs its data"),
+                                          (["--samples", "0"], "--samples must be >= 1")])
 def test_bad_codec_path_or_missing_coco_data_exit_2(tmp_path, capsys, argv, needle):
     with pytest.raises(SystemExit) as err:
         ablate([*argv, "--out", str(tmp_path)])
