@@ -130,7 +130,8 @@ def _cat(tensors):
     return torch.cat(tensors)
 
 
-def evaluate(model: UniGS, examples, *, steps: int, seed: int, decoder="pdm", batch: int = 16) -> dict:
+def evaluate(model: UniGS, examples, *, steps: int, seed: int, decoder="pdm", batch: int = 16,
+             samples: int = 1) -> dict:
     """Referring-style evaluation: generate colormaps, decode with ``decoder``, match to the targets."""
     from unigs.metrics import miou_recall
 
@@ -138,7 +139,7 @@ def evaluate(model: UniGS, examples, *, steps: int, seed: int, decoder="pdm", ba
     mious, recalls = [], []
     for i in range(0, len(examples), batch):
         chunk = examples[i:i + batch]
-        out = model.generate(chunk, steps=steps, seed=seed + i)
+        out = model.generate(chunk, steps=steps, seed=seed + i, samples=samples)
         for ex, cmap in zip(chunk, out["colormap"]):
             if len(ex.target_masks) == 0:
                 continue
@@ -194,6 +195,8 @@ def main(argv=None) -> int:
     p.add_argument("--val-every", type=int, default=1000)
     p.add_argument("--val-n", type=int, default=48)
     p.add_argument("--val-steps", type=int, default=10, help="DDIM steps in validation")
+    p.add_argument("--val-samples", type=int, default=1,
+                   help="draws averaged per validation example (UniGS.generate's samples; default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--pool", type=int, default=0,
                    help="train on a fixed pool of this many examples encoded once (for slow codecs; 0: fresh "
@@ -217,6 +220,9 @@ def main(argv=None) -> int:
         p.error(f"--timestep-power must be > 0, got {args.timestep_power}")
     if args.mask_weight < 0:
         p.error(f"--mask-weight must be >= 0, got {args.mask_weight}")
+    for name in ("val_steps", "val_samples"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
 
     import torch
     from tqdm.auto import tqdm
@@ -341,7 +347,7 @@ def main(argv=None) -> int:
         if done % args.ckpt_every == 0 or done == args.steps:
             save(done)
         if is_main and (done % args.val_every == 0 or done == args.steps):
-            scores = evaluate(model, val_examples, steps=args.val_steps, seed=args.seed)
+            scores = evaluate(model, val_examples, steps=args.val_steps, seed=args.seed, samples=args.val_samples)
             log.write(json.dumps({"step": done, "val": scores}) + "\n")
             log.flush()
             print(f"step {done}: validation referring mIoU {scores['miou']:.3f} recall {scores['recall']:.3f}")
