@@ -3,8 +3,8 @@
 Two stages, so decoder sweeps never rerun the UNet:
 
 1. :func:`generate` samples colormaps with the shared UNet once per (model, data, task, seed, limit, DDIM
-   steps, samples averaged) and caches them on disk in chunks (atomic writes: an interrupted run resumes and redoes nothing
-   it finished);
+   steps, draws averaged) and caches them on disk in chunks (atomic writes: an interrupted run resumes and
+   redoes nothing it finished);
 2. :func:`score` decodes the cached colormaps with one decoder configuration and scores each image
    (mIoU/recall against the task's target masks), timing every decode.
 """

@@ -259,7 +259,7 @@ class UniGS:
                         out = base + guidance * (out - base)
                     x = sched.step(out, t, x, generator=gen).prev_sample
                 total = total + x
-        x = total / samples if samples > 1 else total
+        x = total / samples
         x = keep * x + (1 - keep) * clean
         return {"image": self.decode_latents(x[:, :c]), "colormap": self.decode_latents(x[:, c:])}
 

@@ -220,9 +220,10 @@ def main(argv=None) -> int:
         p.error(f"--timestep-power must be > 0, got {args.timestep_power}")
     if args.mask_weight < 0:
         p.error(f"--mask-weight must be >= 0, got {args.mask_weight}")
-    for name in ("val_steps", "val_samples"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.val_steps < 1:
+        p.error(f"--val-steps must be >= 1, got {args.val_steps}")
+    if args.val_samples < 1:
+        p.error(f"--val-samples must be >= 1, got {args.val_samples}")
 
     import torch
     from tqdm.auto import tqdm
