@@ -283,6 +283,7 @@ def test_fast_pdm_identical_to_reference_random(cmap, delta):
         dict(delta=0), dict(delta=-1.0), dict(delta=float("inf")), dict(delta="10"), dict(delta=True),
         dict(statistic="mean"), dict(min_cluster_size=0), dict(max_depth=0), dict(max_leaves=1.5),
         dict(max_iter=0), dict(keep_background="yes"), dict(feature=3), dict(deltaa=1.0),
+        dict(merge_distance=0), dict(merge_distance=-2.0), dict(merge_distance="22"), dict(merge_distance=float("nan")),
     ],
 )
 def test_pdm_bad_config(overrides):
@@ -487,3 +488,70 @@ def test_pdm_leaf_labels_and_means():
         ref[idx] = k
     np.testing.assert_array_equal(labels, ref)
     np.testing.assert_array_equal(means, C.mean_colors(uc.colors, uc.counts, ref, len(leaf_idx)))
+
+
+# ------------------------------------------------------------------------------------------ spatial merge
+def drifting_scene():
+    """Two touching entities in distant palette colours; the left one drifts in colour across its width
+    (a shading, as a generator paints small entities), its right half 40 levels brighter in R."""
+    masks = np.zeros((2, 40, 60), bool)
+    masks[0, 5:35, 5:30] = True
+    masks[1, 5:35, 30:55] = True
+    cmap = paint(masks, np.array([(128, 0, 255), (255, 255, 0)], np.uint8))
+    cmap[5:35, 18:30, 0] += 40
+    return cmap, masks
+
+
+def test_merge_adjacent_rules():
+    labels = np.array([[0, 0, 1, 1, 2],
+                       [0, 0, 1, 1, 2],
+                       [3, 3, 3, 3, 3]])
+    counts = np.bincount(labels.ravel()).astype(float)
+    means = np.array([[0.0], [5.0], [5.0], [100.0]])
+    sums = means * counts[:, None]
+    # 0-1 (5 apart) and 1-2 (0 apart) touch; 1-2 merge first, then 0 joins them; 3 is far
+    np.testing.assert_array_equal(C.merge_adjacent(labels, sums, counts, 6.0), [0, 0, 0, 3])
+    np.testing.assert_array_equal(C.merge_adjacent(labels, sums, counts, 4.0), [0, 1, 1, 3])
+    # label 0 fixed: the others may still merge among themselves, never into it
+    np.testing.assert_array_equal(C.merge_adjacent(labels, sums, counts, 6.0, fixed=0), [0, 1, 1, 3])
+    # close means that do not touch stay apart
+    apart = np.array([[0, 1, 2]])
+    np.testing.assert_array_equal(
+        C.merge_adjacent(apart, np.array([[0.0], [50.0], [1.0]]), np.ones(3), 10.0), [0, 1, 2])
+    # the distance is strict
+    np.testing.assert_array_equal(C.merge_adjacent(labels, sums, counts, 5.0), [0, 1, 1, 3])
+
+
+def test_pdm_merge_undoes_colour_drift():
+    cmap, masks = drifting_scene()
+    plain = PDMDecoder(delta=8).decode(cmap)
+    assert len(plain) == 3  # the drifting entity is split in two colour leaves
+    merged = PDMDecoder(delta=8, merge_distance=22).decode(cmap)
+    assert as_set(merged) == as_set(masks)
+    # a merge distance above the entities' colour distance also merges the two entities (but not the background)
+    assert len(PDMDecoder(delta=8, merge_distance=1000).decode(cmap)) == 1
+    tree = PDMDecoder(delta=8, merge_distance=22).decode_tree(cmap)
+    np.testing.assert_array_equal(tree.masks, merged)
+    assert tree.num_leaves == 4 and tree.merged_into.tolist().count(tree.background) == 1
+
+
+@FAST
+@given(seed=st.integers(0, 2**16), sigma=st.floats(0, 10), delta=st.floats(4, 20), distance=st.floats(1, 60),
+       keep=st.booleans())
+def test_pdm_merge_unites_touching_leaves(seed, sigma, delta, distance, keep):
+    """Every merged mask is a union of the plain decode's masks, the pixels covered are the same, and no
+    mask count grows; without background, the background leaf is the same one."""
+    cmap, _ = random_scene(seed, (48, 48), 5)
+    noisy = noisy_colormap(cmap, sigma=sigma, blur=0.8, seed=seed)
+    plain = PDMDecoder(delta=delta, keep_background=keep).decode(noisy)
+    merged = PDMDecoder(delta=delta, keep_background=keep, merge_distance=distance).decode(noisy)
+    assert len(merged) <= len(plain)
+    np.testing.assert_array_equal(merged.any(axis=0), plain.any(axis=0))
+    for m in merged:
+        parts = [p for p in plain if (p & m).any()]
+        assert all(not (p & ~m).any() for p in parts)  # each plain mask lies inside one merged mask
+        np.testing.assert_array_equal(np.any(parts, axis=0), m)
+        if len(parts) > 1:  # a merged mask is connected through touching leaves
+            from scipy import ndimage
+
+            assert ndimage.label(m)[1] <= sum(ndimage.label(p)[1] for p in parts) - (len(parts) - 1)

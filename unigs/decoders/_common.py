@@ -212,6 +212,53 @@ def decode_from_color_labels(
     return labels_to_masks(small[uc.inverse], keep, uc.shape)
 
 
+# ------------------------------------------------------------------------------------- spatial merge
+def adjacency(pixel_labels: np.ndarray, n_labels: int) -> np.ndarray:
+    """(n, n) bool: labels that touch (4-neighbourhood) in the (H, W) label image; the diagonal is False."""
+    adj = np.zeros((n_labels, n_labels), dtype=bool)
+    for a, b in ((pixel_labels[:, 1:], pixel_labels[:, :-1]), (pixel_labels[1:], pixel_labels[:-1])):
+        edge = a != b
+        adj[a[edge], b[edge]] = True
+    return adj | adj.T
+
+
+def merge_adjacent(pixel_labels: np.ndarray, sums: np.ndarray, counts: np.ndarray, distance: float,
+                   fixed: int | None = None) -> np.ndarray:
+    """Greedy region merging: while two *touching* labels have mean features closer (Euclidean) than
+    ``distance``, merge the closest pair (means pixel-weighted, adjacency united). ``sums`` (n, C) are the
+    per-label feature sums, ``counts`` (n,) the pixels; label ``fixed`` (the background) never merges.
+    Returns (n,) int64: the label each label ends in (a surviving label id, the smaller of a merged pair).
+    """
+    n = len(counts)
+    root = np.arange(n)
+    if n < 2:
+        return root
+    adj = adjacency(pixel_labels, n)
+    if fixed is not None:
+        adj[fixed, :] = adj[:, fixed] = False
+    sums = sums.astype(np.float64, copy=True)
+    counts = counts.astype(np.float64, copy=True)
+    means = sums / np.maximum(counts, 1)[:, None]
+    diff = means[:, None, :] - means[None, :, :]
+    dist = np.where(adj, np.sqrt(np.einsum("ijc,ijc->ij", diff, diff)), np.inf)
+    while True:
+        i, j = np.unravel_index(np.argmin(dist), dist.shape)
+        if not dist[i, j] < distance:
+            return root
+        i, j = min(i, j), max(i, j)
+        sums[i] += sums[j]
+        counts[i] += counts[j]
+        means[i] = sums[i] / counts[i]
+        root[root == j] = i
+        adj[i] |= adj[j]
+        adj[:, i] = adj[i]
+        adj[i, i] = False
+        adj[j, :] = adj[:, j] = False
+        d = np.sqrt(((means - means[i]) ** 2).sum(axis=1))
+        dist[i] = dist[:, i] = np.where(adj[i], d, np.inf)
+        dist[j] = dist[:, j] = np.inf
+
+
 # ----------------------------------------------------------------------------------------- validators
 def positive_int(instance, attribute, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

@@ -50,6 +50,18 @@ colours (4k / 10k / 18k at 256²), more splits and longer Lloyd runs; of the 3.6
 imports numba (~0.25 s) and loads the compiled kernels from numba's on-disk cache (~0.3 s); the first one after
 an install or an edit of the kernels compiles them (~12 s of CPU).
 
+**Spatial merge (``merge_distance``, default off: the paper's PDM).** The cascade sees colours only, never
+where a pixel is. A generated entity whose colour drifts across its extent (small entities, a model that
+paints a shading instead of a flat colour) splits into several leaves that all touch each other, and every
+fragment lowers that entity's IoU. With ``merge_distance`` set, touching leaves (4-neighbourhood) whose mean
+features are closer than it (same units as δ; Euclidean between pixel-weighted means) are merged, closest
+pair first, means updated as they merge (:func:`unigs.decoders._common.merge_adjacent`); the background
+leaf (nearest black, also with ``keep_background``) never merges. Any two colours of the 124-colour palette
+are at least 25.3 apart in RGB+LAB (the median nearest neighbour is 28), and the location-aware palette gives
+touching entities distant colours, so a distance below that undoes the drift and leaves distinct entities
+apart. Chosen on the 200 validation scenes of the embedded profile (the README's "spatial merge" rows): over-split
+with a smaller δ (8), then merge at 22.
+
 **Background.** Unless ``keep_background``, the leaf whose mean RGB colour is nearest black is dropped (it
 is dropped even if it is not very dark: the paper's rule; an all-black colormap decodes to zero masks).
 """
@@ -94,6 +106,9 @@ class PDMConfig:
     max_leaves: int = attrs.field(default=128, validator=C.positive_int)
     keep_background: bool = C.keep_background_field()
     max_iter: int = attrs.field(default=100, validator=C.positive_int)
+    merge_distance: float | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else _to_float(v),
+        validator=attrs.validators.optional(_positive_float))
 
 
 @attrs.frozen
@@ -127,6 +142,8 @@ class PDMTree:
     nodes: tuple
     leaf_labels: np.ndarray  # (H, W) int32: leaf id of every pixel
     background: int | None  # leaf id dropped as background, None when kept
+    #: (num_leaves,) the mask each leaf ends in after the spatial merge (its smallest leaf id); None without it
+    merged_into: np.ndarray | None = None
 
     @property
     def num_leaves(self) -> int:
@@ -142,8 +159,10 @@ class PDMTree:
     @property
     def masks(self) -> np.ndarray:
         """The decoded masks, as :meth:`PDMDecoder.decode` returns them."""
-        keep = [i for i in range(self.num_leaves) if i != self.background]
-        return C.labels_to_masks(self.leaf_labels.reshape(-1), np.array(keep, dtype=np.int64), self.leaf_labels.shape)
+        labels = self.leaf_labels if self.merged_into is None else self.merged_into[self.leaf_labels]
+        regions = range(self.num_leaves) if self.merged_into is None else np.unique(self.merged_into)
+        keep = [i for i in regions if i != self.background]
+        return C.labels_to_masks(labels.reshape(-1), np.array(keep, dtype=np.int64), self.leaf_labels.shape)
 
 
 class PDMDecoder(FeatureDecoder):
@@ -157,8 +176,12 @@ class PDMDecoder(FeatureDecoder):
         uc = C.unique_colors(check_colormap(colormap))
         _, color_leaf, means = self._cascade(uc)
         keep = np.arange(len(means))  # every leaf holds pixels
-        if not self.config.keep_background and keep.size:
-            keep = keep[keep != C.background_label(means)]
+        background = C.background_label(means) if keep.size and not self.config.keep_background else None
+        if self.config.merge_distance is not None:
+            merged_into = self._merge(uc, color_leaf, means)
+            color_leaf, keep = merged_into[color_leaf].astype(color_leaf.dtype), np.unique(merged_into)
+        if background is not None:
+            keep = keep[keep != background]
         return C.labels_to_masks(np.take(color_leaf, uc.inverse), keep, uc.shape)
 
     def decode_tree(self, colormap: np.ndarray) -> PDMTree:
@@ -179,7 +202,23 @@ class PDMDecoder(FeatureDecoder):
             lo = n["first_leaf"]
             out.append(PDMNode(leaves=(lo, lo + counts[n["id"]]), **{k: v for k, v in n.items() if k != "first_leaf"}))
         leaf_labels = np.take(color_leaf, uc.inverse).reshape(uc.shape).astype(np.int32)
-        return PDMTree(tuple(out), leaf_labels, background)
+        merged_into = None
+        if self.config.merge_distance is not None:
+            merged_into = self._merge(uc, color_leaf, means)
+        return PDMTree(tuple(out), leaf_labels, background, merged_into)
+
+    def _merge(self, uc: C.UniqueColors, color_leaf: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """(n_leaves,) the leaf each leaf is merged into (see "Spatial merge" in the module docstring)."""
+        n_leaves = len(means)
+        feats = C.color_features(self.feature, uc.colors)  # (U, C)
+        w = uc.counts.astype(np.float64)
+        sums = np.stack([np.bincount(color_leaf, weights=w * feats[:, c], minlength=n_leaves)
+                         for c in range(feats.shape[1])], axis=1)
+        pixels = np.bincount(color_leaf, weights=w, minlength=n_leaves)
+        labels = np.take(color_leaf, uc.inverse).reshape(uc.shape)
+        # the background leaf (also when kept) never merges, so it keeps its id and a merge never changes
+        # which mask is the background
+        return C.merge_adjacent(labels, sums, pixels, self.config.merge_distance, fixed=C.background_label(means))
 
     # -------------------------------------------------------------------------------------- cascade
     def _cascade(self, uc: C.UniqueColors):
