@@ -58,3 +58,16 @@ def test_pdm_delta_feature(benchmark, generated, delta, feature):
     benchmark.group = "ablation-pdm"
     result = _run(benchmark, generated["location-aware"], unigs.create("decoder", "pdm", delta=delta, feature=feature))
     assert 0.0 <= result["miou"] <= 1.0
+
+
+@pytest.mark.parametrize("merge", [False, True], ids=["paper-pdm", "pdm+merge"])
+@pytest.mark.parametrize("palette", ["location-aware", "random"])
+def test_pdm_spatial_merge(benchmark, generated, merge, palette):
+    """PDM at the merged configuration's δ with and without the spatial merge, side by side: what the merge
+    costs per image and what it buys (``extra_info``)."""
+    from unigs.ablate import MERGED_PDM
+
+    benchmark.group = f"ablation-pdm-merge-{palette}"
+    config = MERGED_PDM if merge else {k: v for k, v in MERGED_PDM.items() if k != "merge_distance"}
+    result = _run(benchmark, generated[palette], unigs.create("decoder", "pdm", **config))
+    assert 0.0 <= result["miou"] <= 1.0

@@ -31,6 +31,7 @@ def test_all_tables_are_written_and_cache_is_reused(models, tmp_path, monkeypatc
         assert (tmp_path / f"table{t}.md").is_file() and (tmp_path / f"table{t}.csv").is_file()
     table8 = (tmp_path / "table8.md").read_text()
     assert "Native K-Means, Fixed (3)" in table8 and "exact-colour (extra)" in table8  # third-party row
+    assert "PDM + spatial merge" in table8 and "merge_distance=22.0" in table8
     assert "δ = 50" in (tmp_path / "table9a.md").read_text()
     report = json.loads((tmp_path / "results.json").read_text())
     assert {r["table"] for r in report["rows"]} == {"7", "8", "9a", "9b"}

@@ -31,6 +31,9 @@ PAPER = {
     ("9a", 1.0): (0.804, 0.868), ("9a", 10.0): (0.808, 0.872), ("9a", 20.0): (0.791, 0.857), ("9a", 50.0): (0.705, 0.789),
     ("9b", "rgb"): (0.796, 0.860), ("9b", "lab"): (0.787, 0.856), ("9b", "rgb+lab"): (0.808, 0.872),
 }
+#: PDM with the spatial merge (beyond the paper; :mod:`unigs.decoders.pdm`), as chosen on the 200 validation
+#: scenes of the embedded profile: over-split at δ=8, merge touching leaves closer than 22. Table 8's extra row.
+MERGED_PDM = {"delta": 8.0, "merge_distance": 22.0}
 TITLES = {
     "7": "Table 7: colour assignment (palette)", "8": "Table 8: K-Means vs the progressive dichotomy module",
     "9a": "Table 9(a): PDM distance threshold δ", "9b": "Table 9(b): PDM pixel feature", "custom": "Requested configuration",
@@ -70,6 +73,8 @@ def plan_rows(args, decoder_config: dict) -> list[Row]:
             rows += [Row(t, "Native K-Means, Fixed (3)", "location-aware", "kmeans", {"k": 3}, (t, "kmeans")),
                      Row(t, "Native K-Means, Adaptive (GT)", "location-aware", "gt-kmeans", {}, (t, "gt-kmeans")),
                      Row(t, "PDM, Adaptive", "location-aware", "pdm", _pdm_cfg(args), (t, "pdm"))]
+            if "merge_distance" not in _pdm_cfg(args):
+                rows.append(Row(t, "PDM + spatial merge (beyond the paper)", "location-aware", "pdm", MERGED_PDM))
             if base not in ("kmeans", "gt-kmeans", "pdm"):
                 rows.append(Row(t, f"{base} (extra)", "location-aware", base, base_cfg))
         elif t == "9a":
