@@ -305,7 +305,10 @@ def test_init_starts_a_run_from_given_weights_and_rejects_other_configs(tmp_path
 @pytest.mark.parametrize("flag, value, message", [("--timestep-power", "0", "--timestep-power must be > 0"),
                                                   ("--mask-weight", "-1", "--mask-weight must be >= 0"),
                                                   ("--val-steps", "0", "--val-steps must be >= 1"),
-                                                  ("--val-samples", "0", "--val-samples must be >= 1")])
+                                                  ("--val-samples", "0", "--val-samples must be >= 1"),
+                                                  ("--val-decoder-option", "merge_distance=0",
+                                                   "merge_distance must be a finite number > 0"),
+                                                  ("--val-decoder-option", "delta", "must look like KEY=VALUE")])
 def test_bad_loss_flags_exit_2_before_training(tmp_path, capsys, flag, value, message):
     with pytest.raises(SystemExit) as err:
         train_main(["--out", str(tmp_path / "run"), flag, value])
@@ -313,15 +316,17 @@ def test_bad_loss_flags_exit_2_before_training(tmp_path, capsys, flag, value, me
     assert not (tmp_path / "run").exists()  # nothing was built or written
 
 
-def test_val_samples_reach_the_validation_sampler(tmp_path, monkeypatch):
+def test_val_samples_and_decoder_reach_the_validation(tmp_path, monkeypatch):
     import unigs.train
 
     seen, evaluate = [], unigs.train.evaluate
-    monkeypatch.setattr(unigs.train, "evaluate", lambda *a, **kw: seen.append(kw["samples"]) or evaluate(*a, **kw))
+    monkeypatch.setattr(unigs.train, "evaluate",
+                        lambda *a, **kw: seen.append((kw["samples"], kw["decoder"].config)) or evaluate(*a, **kw))
     assert train_main(["--out", str(tmp_path / "run"), "--steps", "1", "--batch", "2", "--widths", "32,32",
                        "--image-size", "32", "--text-dim", "32", "--val-n", "2", "--val-steps", "1",
-                       "--val-samples", "3"]) == 0
-    assert seen == [3]
+                       "--val-samples", "3", "--val-decoder-option", "delta=8",
+                       "--val-decoder-option", "merge_distance=22"]) == 0
+    assert [(n, c.delta, c.merge_distance) for n, c in seen] == [(3, 8.0, 22.0)]
     val = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines() if "val" in l]
     assert len(val) == 1 and val[0]["val"]["n"] >= 1
 

@@ -197,6 +197,8 @@ def main(argv=None) -> int:
     p.add_argument("--val-steps", type=int, default=10, help="DDIM steps in validation")
     p.add_argument("--val-samples", type=int, default=1,
                    help="draws averaged per validation example (UniGS.generate's samples; default 1)")
+    p.add_argument("--val-decoder-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="PDM config for validation, repeatable (e.g. delta=8, merge_distance=22; default: PDM's own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--pool", type=int, default=0,
                    help="train on a fixed pool of this many examples encoded once (for slow codecs; 0: fresh "
@@ -224,6 +226,10 @@ def main(argv=None) -> int:
         p.error(f"--val-steps must be >= 1, got {args.val_steps}")
     if args.val_samples < 1:
         p.error(f"--val-samples must be >= 1, got {args.val_samples}")
+    try:
+        val_decoder = unigs.create("decoder", "pdm", **parse_options(args.val_decoder_option))
+    except (unigs.ConfigError, ValueError) as err:
+        p.error(f"--val-decoder-option: {err}")
 
     import torch
     from tqdm.auto import tqdm
@@ -348,7 +354,8 @@ def main(argv=None) -> int:
         if done % args.ckpt_every == 0 or done == args.steps:
             save(done)
         if is_main and (done % args.val_every == 0 or done == args.steps):
-            scores = evaluate(model, val_examples, steps=args.val_steps, seed=args.seed, samples=args.val_samples)
+            scores = evaluate(model, val_examples, steps=args.val_steps, seed=args.seed, samples=args.val_samples,
+                              decoder=val_decoder)
             log.write(json.dumps({"step": done, "val": scores}) + "\n")
             log.flush()
             print(f"step {done}: validation referring mIoU {scores['miou']:.3f} recall {scores['recall']:.3f}")
