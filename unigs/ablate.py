@@ -70,10 +70,11 @@ def plan_rows(args, decoder_config: dict) -> list[Row]:
             labels = {"random": "Random Color Assignment", "location-aware": "Location-aware Palette (Ours)"}
             rows += [Row(t, labels.get(p, p), p, base, base_cfg, (t, p)) for p in args.palette]
         elif t == "8":
+            pdm_cfg = _pdm_cfg(args)
             rows += [Row(t, "Native K-Means, Fixed (3)", "location-aware", "kmeans", {"k": 3}, (t, "kmeans")),
                      Row(t, "Native K-Means, Adaptive (GT)", "location-aware", "gt-kmeans", {}, (t, "gt-kmeans")),
-                     Row(t, "PDM, Adaptive", "location-aware", "pdm", _pdm_cfg(args), (t, "pdm"))]
-            if "merge_distance" not in _pdm_cfg(args):
+                     Row(t, "PDM, Adaptive", "location-aware", "pdm", pdm_cfg, (t, "pdm"))]
+            if "merge_distance" not in pdm_cfg:
                 rows.append(Row(t, "PDM + spatial merge (beyond the paper)", "location-aware", "pdm", MERGED_PDM))
             if base not in ("kmeans", "gt-kmeans", "pdm"):
                 rows.append(Row(t, f"{base} (extra)", "location-aware", base, base_cfg))

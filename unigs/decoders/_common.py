@@ -171,16 +171,23 @@ def two_means(dt: np.ndarray, w: np.ndarray, side: np.ndarray, max_iter: int, w_
 
 
 # ----------------------------------------------------------------------------------- background, masks
-def mean_colors(colors: np.ndarray, counts: np.ndarray, labels: np.ndarray, n_labels: int) -> np.ndarray:
-    """Pixel-weighted mean RGB (n_labels, 3) float64 of each label over unique colours."""
+def label_sums(values: np.ndarray, counts: np.ndarray, labels: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel-weighted sums (n_labels, C) float64 of per-unique-colour ``values`` (U, C) over each label, and
+    the pixels (n_labels,) of each label (``counts`` are the pixels per unique colour)."""
     w = counts.astype(np.float64)
     total = np.bincount(labels, weights=w, minlength=n_labels)
-    out = np.empty((n_labels, 3))
-    for ch in range(3):
-        out[:, ch] = np.bincount(labels, weights=w * colors[:, ch], minlength=n_labels)
+    sums = np.empty((n_labels, values.shape[1]))
+    for ch in range(values.shape[1]):
+        sums[:, ch] = np.bincount(labels, weights=w * values[:, ch], minlength=n_labels)
+    return sums, total
+
+
+def mean_colors(colors: np.ndarray, counts: np.ndarray, labels: np.ndarray, n_labels: int) -> np.ndarray:
+    """Pixel-weighted mean RGB (n_labels, 3) float64 of each label over unique colours."""
+    sums, total = label_sums(colors, counts, labels, n_labels)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out /= total[:, None]
-    return out
+        sums /= total[:, None]
+    return sums
 
 
 def background_label(means: np.ndarray) -> int:

@@ -178,7 +178,7 @@ class PDMDecoder(FeatureDecoder):
         keep = np.arange(len(means))  # every leaf holds pixels
         background = C.background_label(means) if keep.size and not self.config.keep_background else None
         if self.config.merge_distance is not None:
-            merged_into = self._merge(uc, color_leaf, means)
+            merged_into = self._merge(uc, color_leaf, np.take(color_leaf, uc.inverse).reshape(uc.shape), means)
             color_leaf, keep = merged_into[color_leaf].astype(color_leaf.dtype), np.unique(merged_into)
         if background is not None:
             keep = keep[keep != background]
@@ -204,21 +204,17 @@ class PDMDecoder(FeatureDecoder):
         leaf_labels = np.take(color_leaf, uc.inverse).reshape(uc.shape).astype(np.int32)
         merged_into = None
         if self.config.merge_distance is not None:
-            merged_into = self._merge(uc, color_leaf, means)
+            merged_into = self._merge(uc, color_leaf, leaf_labels, means)
         return PDMTree(tuple(out), leaf_labels, background, merged_into)
 
-    def _merge(self, uc: C.UniqueColors, color_leaf: np.ndarray, means: np.ndarray) -> np.ndarray:
-        """(n_leaves,) the leaf each leaf is merged into (see "Spatial merge" in the module docstring)."""
-        n_leaves = len(means)
-        feats = C.color_features(self.feature, uc.colors)  # (U, C)
-        w = uc.counts.astype(np.float64)
-        sums = np.stack([np.bincount(color_leaf, weights=w * feats[:, c], minlength=n_leaves)
-                         for c in range(feats.shape[1])], axis=1)
-        pixels = np.bincount(color_leaf, weights=w, minlength=n_leaves)
-        labels = np.take(color_leaf, uc.inverse).reshape(uc.shape)
+    def _merge(self, uc: C.UniqueColors, color_leaf: np.ndarray, pixel_leaf: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """(n_leaves,) the leaf each leaf is merged into (see "Spatial merge" in the module docstring), from the
+        leaf of every unique colour and of every pixel ((H, W))."""
+        # the features again: the kernel overwrites the cascade's copy (scratch)
+        sums, pixels = C.label_sums(C.color_features(self.feature, uc.colors), uc.counts, color_leaf, len(means))
         # the background leaf (also when kept) never merges, so it keeps its id and a merge never changes
         # which mask is the background
-        return C.merge_adjacent(labels, sums, pixels, self.config.merge_distance, fixed=C.background_label(means))
+        return C.merge_adjacent(pixel_leaf, sums, pixels, self.config.merge_distance, fixed=C.background_label(means))
 
     # -------------------------------------------------------------------------------------- cascade
     def _cascade(self, uc: C.UniqueColors):
