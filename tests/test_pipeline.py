@@ -308,7 +308,9 @@ def test_init_starts_a_run_from_given_weights_and_rejects_other_configs(tmp_path
                                                   ("--val-samples", "0", "--val-samples must be >= 1"),
                                                   ("--val-decoder-option", "merge_distance=0",
                                                    "merge_distance must be a finite number > 0"),
-                                                  ("--val-decoder-option", "delta", "must look like KEY=VALUE")])
+                                                  ("--val-decoder-option", "delta", "must look like KEY=VALUE"),
+                                                  ("--val-decoder-option", "feature=rgb-lab", "no feature named 'rgb-lab'"),
+                                                  ("--val-decoder-option", "deltaa=3", "unknown config key(s) 'deltaa'")])
 def test_bad_loss_flags_exit_2_before_training(tmp_path, capsys, flag, value, message):
     with pytest.raises(SystemExit) as err:
         train_main(["--out", str(tmp_path / "run"), flag, value])

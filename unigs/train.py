@@ -228,7 +228,7 @@ def main(argv=None) -> int:
         p.error(f"--val-samples must be >= 1, got {args.val_samples}")
     try:
         val_decoder = unigs.create("decoder", "pdm", **parse_options(args.val_decoder_option))
-    except (unigs.ConfigError, ValueError) as err:
+    except (unigs.ConfigError, LookupError, ValueError) as err:  # LookupError: an unknown feature name
         p.error(f"--val-decoder-option: {err}")
 
     import torch
