@@ -555,3 +555,15 @@ def test_pdm_merge_unites_touching_leaves(seed, sigma, delta, distance, keep):
             from scipy import ndimage
 
             assert ndimage.label(m)[1] <= sum(ndimage.label(p)[1] for p in parts) - (len(parts) - 1)
+
+
+def test_merge_distance_below_palette_spacing():
+    """The chosen merge distance cannot fuse two palette colours: any two of the 124 are >= 25.3 apart in
+    RGB+LAB, the median nearest neighbour 28 (the figures the pdm docstring and the README quote)."""
+    from unigs.ablate import MERGED_PDM
+
+    feats = C.color_features(unigs.create("feature", "rgb+lab"), PALETTE)
+    dist = np.sqrt(((feats[:, None] - feats[None]) ** 2).sum(-1))
+    np.fill_diagonal(dist, np.inf)
+    assert len(PALETTE) == 124 and 25.3 <= dist.min() < 25.4 and 27.5 < np.median(dist.min(axis=1)) < 28.5
+    assert MERGED_PDM["merge_distance"] < dist.min()
