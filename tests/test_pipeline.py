@@ -151,6 +151,24 @@ def test_training_on_a_latent_pool_resumes_like_a_straight_run(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_latent_pool_grown_or_shrunk_in_place_equals_a_fresh_one(model, tmp_path):
+    from unigs.train import LatentPool
+
+    ds = unigs.create("dataset", "procedural", size=32, length=100, seed=3)
+    source = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True)
+
+    def pool(directory, size):
+        return LatentPool(tmp_path / directory, source, model, size, chunk=2).data
+
+    pool("reused", 3)  # chunks of 2 and 1 examples
+    stamp = (tmp_path / "reused" / "pool_000000.pt").stat().st_mtime_ns
+    grown, fresh = pool("reused", 4), pool("fresh", 4)  # the 1-example chunk is rebuilt, the first kept
+    assert (tmp_path / "reused" / "pool_000000.pt").stat().st_mtime_ns == stamp
+    assert all(torch.equal(grown[k], fresh[k]) for k in fresh) and len(grown["z_i"]) == 4
+    shrunk = pool("reused", 3)  # the last chunk (2 examples) is cut to 1
+    assert len(shrunk["z_i"]) == 3 and torch.equal(shrunk["z_c"], fresh["z_c"][:3])
+
+
 def test_half_precision_export_loads_as_float32(model, examples, tmp_path):
     from safetensors.torch import load_file
 

@@ -93,7 +93,10 @@ POOL_STEP = 10**9
 
 class LatentPool:
     """A fixed pool of task examples encoded once (for slow codecs such as taef2), built in chunks under
-    ``directory`` so an interrupted build resumes; batches are drawn from it by (seed, step)."""
+    ``directory`` so an interrupted build resumes; batches are drawn from it by (seed, step).
+
+    Example ``i`` depends only on ``i``, so a pool grown or shrunk in the same directory keeps the chunks
+    it already has: a longer chunk is cut to the new size, a shorter one (the old last chunk) is rebuilt."""
 
     def __init__(self, directory: Path, source: ExampleSource, model: UniGS, size: int, *, chunk: int = 32):
         import torch
@@ -102,13 +105,14 @@ class LatentPool:
         directory.mkdir(parents=True, exist_ok=True)
         parts, images = [], {}  # image latents by image: the examples of a pool share few images
         for lo in tqdm(range(0, size, chunk), desc="encoding latent pool", mininterval=5):
-            path = directory / f"pool_{lo:06d}.pt"
-            if not path.is_file():
-                examples = [source.example(POOL_STEP, i) for i in range(lo, min(size, lo + chunk))]
-                cond = model.conditioning(examples, image_cache=images)
-                torch.save(cond, directory / "tmp.pt")
+            path, n = directory / f"pool_{lo:06d}.pt", min(size, lo + chunk) - lo
+            part = torch.load(path, weights_only=False) if path.is_file() else None
+            if part is None or len(part["z_i"]) < n:
+                examples = [source.example(POOL_STEP, i) for i in range(lo, lo + n)]
+                part = model.conditioning(examples, image_cache=images)
+                torch.save(part, directory / "tmp.pt")
                 (directory / "tmp.pt").replace(path)
-            parts.append(torch.load(path, weights_only=False))
+            parts.append({k: v[:n] for k, v in part.items()})
         self.data = {k: _cat([p[k] for p in parts]) for k in parts[0]}
         self.size, self.seed = size, source.seed
 
