@@ -480,7 +480,7 @@ def test_pdm_leaf_labels_and_means():
 
     cmap, _ = random_scene(21, (96, 96), 6)
     uc = C.unique_colors(noisy_colormap(cmap, sigma=6, blur=1.0, seed=21))
-    (order, table, _), labels, means = PDMDecoder()._cascade(uc)
+    (order, table, _), labels, means, _ = PDMDecoder()._cascade(uc)
     leaf_idx = [order[lo:hi] for lo, hi in table[table[:, K.STOP] != K.SPLIT][:, [K.LO, K.HI]]]
     assert len(leaf_idx) > 3
     ref = np.full(len(uc.counts), -1)

@@ -73,7 +73,7 @@ def test_cascade_leaves_partition_the_colours(config):
     from unigs.decoders import _kernels as K
     from unigs.decoders.pdm import _node_records
 
-    (order, table, node_f), _, _ = PDMDecoder(**config)._cascade(uc)
+    (order, table, node_f), _, _, _ = PDMDecoder(**config)._cascade(uc)
     nodes = _node_records(uc, order, table, node_f)
     leaf_ids = np.flatnonzero(table[:, K.STOP] != K.SPLIT).tolist()
     leaf_idx = [order[lo:hi] for lo, hi in table[leaf_ids][:, [K.LO, K.HI]]]

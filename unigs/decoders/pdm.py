@@ -174,11 +174,11 @@ class PDMDecoder(FeatureDecoder):
     def decode(self, colormap: np.ndarray, *, num_entities: int | None = None) -> np.ndarray:
         """(H, W, 3) uint8 -> (K, H, W) bool, leaves in depth-first order (``num_entities`` is ignored)."""
         uc = C.unique_colors(check_colormap(colormap))
-        _, color_leaf, means = self._cascade(uc)
+        _, color_leaf, means, feats = self._cascade(uc)
         keep = np.arange(len(means))  # every leaf holds pixels
         background = C.background_label(means) if keep.size and not self.config.keep_background else None
         if self.config.merge_distance is not None:
-            merged_into = self._merge(uc, color_leaf, np.take(color_leaf, uc.inverse).reshape(uc.shape), means)
+            merged_into = self._merge(uc, feats, color_leaf, np.take(color_leaf, uc.inverse).reshape(uc.shape), means)
             color_leaf, keep = merged_into[color_leaf].astype(color_leaf.dtype), np.unique(merged_into)
         if background is not None:
             keep = keep[keep != background]
@@ -187,7 +187,7 @@ class PDMDecoder(FeatureDecoder):
     def decode_tree(self, colormap: np.ndarray) -> PDMTree:
         """The full split tree plus the per-pixel leaf labels (``tree.masks`` equals :meth:`decode`)."""
         uc = C.unique_colors(check_colormap(colormap))
-        (order, table, node_f), color_leaf, means = self._cascade(uc)
+        (order, table, node_f), color_leaf, means, feats = self._cascade(uc)
         nodes = _node_records(uc, order, table, node_f)
         background = None
         if not self.config.keep_background and len(means):
@@ -204,14 +204,14 @@ class PDMDecoder(FeatureDecoder):
         leaf_labels = np.take(color_leaf, uc.inverse).reshape(uc.shape).astype(np.int32)
         merged_into = None
         if self.config.merge_distance is not None:
-            merged_into = self._merge(uc, color_leaf, leaf_labels, means)
+            merged_into = self._merge(uc, feats, color_leaf, leaf_labels, means)
         return PDMTree(tuple(out), leaf_labels, background, merged_into)
 
-    def _merge(self, uc: C.UniqueColors, color_leaf: np.ndarray, pixel_leaf: np.ndarray, means: np.ndarray) -> np.ndarray:
+    def _merge(self, uc: C.UniqueColors, feats: np.ndarray, color_leaf: np.ndarray, pixel_leaf: np.ndarray,
+               means: np.ndarray) -> np.ndarray:
         """(n_leaves,) the leaf each leaf is merged into (see "Spatial merge" in the module docstring), from the
-        leaf of every unique colour and of every pixel ((H, W))."""
-        # the features again: the kernel overwrites the cascade's copy (scratch)
-        sums, pixels = C.label_sums(C.color_features(self.feature, uc.colors), uc.counts, color_leaf, len(means))
+        features (C, U) of the unique colours and the leaf of every unique colour and of every pixel ((H, W))."""
+        sums, pixels = C.label_sums(feats.T, uc.counts, color_leaf, len(means))
         # the background leaf (also when kept) never merges, so it keeps its id and a merge never changes
         # which mask is the background
         return C.merge_adjacent(pixel_leaf, sums, pixels, self.config.merge_distance, fixed=C.background_label(means))
@@ -219,7 +219,8 @@ class PDMDecoder(FeatureDecoder):
     # -------------------------------------------------------------------------------------- cascade
     def _cascade(self, uc: C.UniqueColors):
         """The cascade on unique colours. Returns :func:`unigs.decoders._kernels.cascade`'s output (order,
-        node table, node floats), the leaf id of every unique colour and the mean RGB (K, 3) of every leaf.
+        node table, node floats), the leaf id of every unique colour, the mean RGB (K, 3) of every leaf and,
+        when the spatial merge needs them, the features (C, U) of the unique colours (else None).
 
         A node's statistic comes from its parent's split (the children's weighted sums of features and of
         squared centred features fall out of the final 2-means assignment), so a leaf costs no pass over its
@@ -228,7 +229,9 @@ class PDMDecoder(FeatureDecoder):
         from unigs.decoders import _kernels as K  # numba: imported (and compiled) on first decode
 
         cfg = self.config
-        feats = C.color_features(self.feature, uc.colors, channel_major=True)  # (C, U), scratch for the kernel
+        feats = C.color_features(self.feature, uc.colors, channel_major=True)  # (C, U)
+        # the kernel uses its features as scratch: the merge gets an untouched copy (cheaper than recomputing)
+        kept = feats.copy() if cfg.merge_distance is not None else None
         run = K.cascade(
             feats, uc.counts.astype(np.float64), C._sign_direction(feats.shape[0]), cfg.delta,
             cfg.statistic == "rms", float(cfg.min_cluster_size), _int64(cfg.max_depth), _int64(cfg.max_leaves),
@@ -237,7 +240,7 @@ class PDMDecoder(FeatureDecoder):
         order, table, _ = run
         leaves = table[table[:, K.STOP] != K.SPLIT]
         color_leaf, means = _labels_and_means(uc, order, leaves[:, K.HI] - leaves[:, K.LO])
-        return run, color_leaf, means
+        return run, color_leaf, means, kept
 
 
 def _node_records(uc: C.UniqueColors, order: np.ndarray, table: np.ndarray, node_f: np.ndarray) -> list[dict]:
