@@ -143,7 +143,7 @@ def test_training_on_a_latent_pool_resumes_like_a_straight_run(tmp_path):
     assert run(tmp_path / "straight", 4) == 0
     assert run(tmp_path / "resumed", 2) == 0
     assert run(tmp_path / "resumed", 4) == 0
-    assert sorted(p.name for p in (tmp_path / "resumed" / "pool").iterdir()) == ["pool_000000.pt"]
+    assert sorted(p.name for p in (tmp_path / "resumed" / "pool").iterdir()) == ["fingerprint.json", "pool_000000.pt"]
     from safetensors.torch import load_file
 
     a = load_file(str(tmp_path / "straight" / "checkpoint" / "unet.safetensors"))
@@ -167,6 +167,50 @@ def test_latent_pool_grown_or_shrunk_in_place_equals_a_fresh_one(model, tmp_path
     assert all(torch.equal(grown[k], fresh[k]) for k in fresh) and len(grown["z_i"]) == 4
     shrunk = pool("reused", 3)  # the last chunk (2 examples) is cut to 1
     assert len(shrunk["z_i"]) == 3 and torch.equal(shrunk["z_c"], fresh["z_c"][:3])
+
+
+def test_latent_pool_refuses_a_folder_made_with_other_settings(model, tmp_path):
+    from unigs.train import LatentPool
+
+    ds = unigs.create("dataset", "procedural", size=32, length=100, seed=3)
+    source = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True)
+    LatentPool(tmp_path / "p", source, model, 2, chunk=2)
+    LatentPool(tmp_path / "p", source, model, 3, chunk=2)  # same settings, other size: reused
+    other_seed = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=1, train=True)
+    with pytest.raises(ValueError, match=r"differ: examples\.seed\b"):
+        LatentPool(tmp_path / "p", other_seed, model, 2, chunk=2)
+    flipped = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True, flip=0.5)
+    with pytest.raises(ValueError, match=r"differ: examples\.flip\b"):
+        LatentPool(tmp_path / "p", flipped, model, 2, chunk=2)
+    other_data = ExampleSource(unigs.create("dataset", "procedural", size=32, length=100, seed=4),
+                               {"referring": 1.0}, model.palette, seed=0, train=True)
+    with pytest.raises(ValueError, match="examples.dataset_config"):
+        LatentPool(tmp_path / "p", other_data, model, 2, chunk=2)
+    (tmp_path / "p" / "fingerprint.json").unlink()  # a folder from before fingerprints: nothing vouches for it
+    with pytest.raises(ValueError, match="no fingerprint.json"):
+        LatentPool(tmp_path / "p", source, model, 2, chunk=2)
+
+
+def test_flip_mirrors_the_drawn_scene_and_paints_the_mirrored_masks(model):
+    ds = unigs.create("dataset", "procedural", size=32, length=100, seed=3)
+    plain = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True)
+    always = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True, flip=1.0)
+    scenes = [ds[k] for k in range(100)]
+    for i in range(4):
+        a, b = plain.example(0, i), always.example(0, i)
+        assert np.array_equal(b.target_image, a.target_image[:, ::-1])  # the same scene, mirrored
+        (scene,) = [s for s in scenes if np.array_equal(s.image, a.target_image)]
+        # every target entity of the flipped example is a mirrored entity of the scene, painted as such
+        mirrored_masks = {m[:, ::-1].tobytes() for m in scene.masks}
+        assert len(b.target_masks) and all(np.asarray(m, bool).tobytes() in mirrored_masks for m in b.target_masks)
+        # the location-aware colours follow the mirrored positions (not the original colormap mirrored)
+        assert np.array_equal(b.target_colormap, model.palette.encode(np.asarray(b.target_masks)))
+    half = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True, flip=0.5)
+    mirrored = sum(not np.array_equal(half.example(0, i).target_image, plain.example(0, i).target_image)
+                   for i in range(40))
+    assert 5 < mirrored < 35
+    with pytest.raises(ValueError, match="flip"):
+        ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True, flip=1.5)
 
 
 def test_half_precision_export_loads_as_float32(model, examples, tmp_path):

@@ -61,11 +61,14 @@ class ExampleSource:
     """Task examples drawn deterministically from (seed, step, slot): same data after a resume."""
 
     def __init__(self, dataset, tasks: dict[str, float], palette, *, seed: int, train: bool, indices=None,
-                 prompt_dropout: float = 0.0):
+                 prompt_dropout: float = 0.0, flip: float = 0.0):
         if not 0.0 <= prompt_dropout < 1.0:
             raise ValueError(f"prompt_dropout must be in [0, 1), got {prompt_dropout}")
+        if not 0.0 <= flip <= 1.0:
+            raise ValueError(f"flip (the share of samples mirrored left-right) must be in [0, 1], got {flip}")
         self.dataset, self.palette, self.seed, self.train = dataset, palette, seed, train
-        self.prompt_dropout = prompt_dropout
+        self.prompt_dropout, self.flip = prompt_dropout, flip
+        self._all = indices is None
         self.task_names = list(tasks)
         self.ratios = np.array([tasks[t] for t in self.task_names])
         self.tasks = {name: unigs.create("task", name) for name in self.task_names}
@@ -77,6 +80,9 @@ class ExampleSource:
         rng = np.random.default_rng([self.seed, step, slot])
         task = self.task_names[rng.choice(len(self.ratios), p=self.ratios)]
         sample = self.dataset[int(self.indices[rng.integers(len(self.indices))])]
+        # drawn only when on, so a run without flips sees exactly the stream it saw before flips existed
+        if self.flip and rng.random() < self.flip:
+            sample = sample.mirrored()  # prompts name categories, never sides: a mirror keeps them true
         example = self.tasks[task].build(sample, palette=self.palette, rng=rng, train=self.train,
                                          vocabulary=self.vocabulary)
         if self.prompt_dropout and rng.random() < self.prompt_dropout:
@@ -85,6 +91,23 @@ class ExampleSource:
 
     def batch(self, step: int, size: int, rank: int = 0):
         return [self.example(step, rank * size + i) for i in range(size)]
+
+    def describe(self) -> dict:
+        """What the examples depend on, as JSON (paths left out: they are facts of the machine)."""
+        from unigs.config import config_as_dict
+
+        ds = self.dataset
+        ds_config = {k: v for k, v in config_as_dict(ds.config).items() if k != "root"}
+        ids = getattr(ds, "image_ids", None)
+        chosen = "all" if self._all else ([ids()[i] for i in self.indices] if callable(ids) else self.indices.tolist())
+        return _jsonable(dict(dataset=type(ds).__name__, dataset_config=ds_config, images=chosen,
+                              tasks=dict(zip(self.task_names, self.ratios.tolist())),
+                              palette=type(self.palette).__name__, palette_config=config_as_dict(self.palette.config),
+                              seed=self.seed, train=self.train, prompt_dropout=self.prompt_dropout, flip=self.flip))
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
 
 
 #: Pool examples are drawn at this (otherwise unused) step index, apart from the per-step training stream.
@@ -96,13 +119,17 @@ class LatentPool:
     ``directory`` so an interrupted build resumes; batches are drawn from it by (seed, step).
 
     Example ``i`` depends only on ``i``, so a pool grown or shrunk in the same directory keeps the chunks
-    it already has: a longer chunk is cut to the new size, a shorter one (the old last chunk) is rebuilt."""
+    it already has: a longer chunk is cut to the new size, a shorter one (the old last chunk) is rebuilt.
+    ``fingerprint.json`` records what the examples depend on (data, tasks, palette, seed, codec, text
+    encoder); a folder whose fingerprint differs from this run's is refused rather than silently reused."""
 
     def __init__(self, directory: Path, source: ExampleSource, model: UniGS, size: int, *, chunk: int = 32):
         import torch
         from tqdm.auto import tqdm
 
+        directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        self._check_fingerprint(directory, self.fingerprint(source, model))
         parts, images = [], {}  # image latents by image: the examples of a pool share few images
         for lo in tqdm(range(0, size, chunk), desc="encoding latent pool", mininterval=5):
             path, n = directory / f"pool_{lo:06d}.pt", min(size, lo + chunk) - lo
@@ -115,6 +142,35 @@ class LatentPool:
             parts.append({k: v[:n] for k, v in part.items()})
         self.data = {k: _cat([p[k] for p in parts]) for k in parts[0]}
         self.size, self.seed = size, source.seed
+
+    @staticmethod
+    def fingerprint(source: ExampleSource, model: UniGS) -> dict:
+        c = model.config.portable()
+        encoding = dict(codec=c.codec, codec_config=c.codec_config, text_encoder=c.text_encoder,
+                        text_encoder_config=c.text_encoder_config, image_size=c.image_size,
+                        latent_scale=c.latent_scale)
+        return {"format": 1, "examples": source.describe(), "encoding": _jsonable(encoding)}
+
+    @staticmethod
+    def _check_fingerprint(directory: Path, fingerprint: dict) -> None:
+        path = directory / "fingerprint.json"
+        if path.is_file():
+            stored = json.loads(path.read_text())
+            if stored != fingerprint:
+                diff = sorted(f"{part}.{k}" for part in ("examples", "encoding")
+                              for k in set(stored.get(part, {})) | set(fingerprint[part])
+                              if stored.get(part, {}).get(k) != fingerprint[part].get(k)) or ["format"]
+                raise ValueError(f"latent pool {directory}: its examples were made with other settings than "
+                                 f"this run's (differ: {', '.join(diff)}); give the run a new --out, or delete "
+                                 f"{directory} to rebuild the pool")
+            return
+        if any(directory.glob("pool_*.pt")):
+            raise ValueError(f"latent pool {directory} has chunks but no fingerprint.json (made before unigs "
+                             f"recorded one), so nothing says they match this run; delete {directory} to rebuild "
+                             f"it")
+        tmp = directory / "fingerprint.json.tmp"
+        tmp.write_text(json.dumps(fingerprint, indent=1))
+        tmp.replace(path)
 
     def batch(self, step: int, size: int, rank: int = 0, device=None) -> dict:
         import torch
@@ -187,6 +243,9 @@ def main(argv=None) -> int:
     p.add_argument("--widths", default="32,64,128")
     p.add_argument("--prompt-dropout", type=float, default=0.0,
                    help="share of training prompts replaced by '' (needed for classifier-free guidance)")
+    p.add_argument("--flip", type=float, default=0.0,
+                   help="share of training samples mirrored left-right before the task is built (0: none; "
+                        "0.5: the usual augmentation; the colormap is painted on the mirrored masks)")
     p.add_argument("--timestep-power", type=float, default=1.0,
                    help="draw training timesteps with density ∝ t^(γ-1) (1: uniform; >1: more near pure noise, "
                         "where few-step sampling starts)")
@@ -226,6 +285,8 @@ def main(argv=None) -> int:
         p.error(f"--timestep-power must be > 0, got {args.timestep_power}")
     if args.mask_weight < 0:
         p.error(f"--mask-weight must be >= 0, got {args.mask_weight}")
+    if not 0.0 <= args.flip <= 1.0:
+        p.error(f"--flip must be in [0, 1], got {args.flip}")
     if args.val_steps < 1:
         p.error(f"--val-steps must be >= 1, got {args.val_steps}")
     if args.val_samples < 1:
@@ -304,7 +365,7 @@ def main(argv=None) -> int:
     val_ds, val_idx = (build_dataset(data, model.config.image_size, "val") if data == "procedural"
                        else (train_ds, build_dataset(data, model.config.image_size, "val")[1]))
     source = ExampleSource(train_ds, tasks, model.palette, seed=args.seed, train=True, indices=train_idx,
-                           prompt_dropout=args.prompt_dropout)
+                           prompt_dropout=args.prompt_dropout, flip=args.flip)
     val_source = ExampleSource(val_ds, {"referring": 1.0}, model.palette, seed=args.seed + 10**6, train=False,
                                indices=val_idx)
     val_examples = [val_source.example(0, i) for i in range(args.val_n)]

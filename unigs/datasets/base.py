@@ -64,6 +64,11 @@ class Sample:
     def __len__(self) -> int:
         return len(self.masks)
 
+    def mirrored(self) -> "Sample":
+        """The same scene mirrored left-right (image and masks); ``meta["mirrored"]`` says so."""
+        return Sample(self.image[:, ::-1].copy(), self.masks[:, :, ::-1].copy(), self.categories, self.id,
+                      {**self.meta, "mirrored": not self.meta.get("mirrored", False)})
+
     def subset(self, indices: Sequence[int]) -> "Sample":
         """The same image with only the entities ``indices`` (in that order)."""
         idx = np.asarray(indices, dtype=int).reshape(-1)
