@@ -1,6 +1,5 @@
 """The ablation CLI: tables, cache reuse, extra third-party rows, error exits."""
 import json
-from pathlib import Path
 
 import pytest
 
@@ -8,6 +7,7 @@ torch = pytest.importorskip("torch")
 
 from unigs.ablate import main as ablate
 from unigs.pipeline import ModelConfig, UniGS
+from shared_data import TAEF2_DIR, needs
 
 TINY = dict(image_size=32, widths=(32, 32), attention_head_dim=2, text_encoder_config={"dim": 32})
 
@@ -128,10 +128,9 @@ def test_bad_data_exits_2_naming_the_choices(tmp_path, capsys, data, needle):
     assert err.value.code == 2 and needle in capsys.readouterr().err
 
 
-TAEF2_DIR = Path(__file__).resolve().parents[2] / "shared" / "weights" / "taef2"
 
 
-@pytest.mark.skipif(not (TAEF2_DIR / "taef2_encoder.pth").is_file(), reason="../shared/weights/taef2 not present")
+@needs(TAEF2_DIR / "taef2_encoder.pth")
 def test_portable_taef2_models_take_their_codec_folder_from_codec_path(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("UNIGS_TAEF2", raising=False)
     torch.manual_seed(0)

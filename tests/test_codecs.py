@@ -14,12 +14,12 @@ import unigs
 from unigs.codecs.base import CodecFilesError, CodecInputError
 from unigs.codecs.embedded import EmbeddedCodec, dct2_basis
 from unigs.codecs.taef2 import ENV_VAR, FILES, TAEF2Codec, WeightsError
+from shared_data import TAEF2_DIR, needs
 
 torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
-TAEF2_DIR = REPO.parent / "shared" / "weights" / "taef2"
-needs_taef2 = pytest.mark.skipif(not (TAEF2_DIR / "taef2_encoder.pth").is_file(), reason="../shared/weights/taef2 not present")
+needs_taef2 = needs(TAEF2_DIR / "taef2_encoder.pth")
 LEVELS = (0, 64, 128, 192, 255)
 
 

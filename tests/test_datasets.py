@@ -15,12 +15,9 @@ from unigs.config import ConfigError
 from unigs.datasets.base import Sample
 from unigs.datasets.coco import COCODataset, clean_category_name
 from unigs.datasets.procedural import CATEGORIES, ProceduralScenes
+from shared_data import MINI, PANOPTIC, needs
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-MINI = SHARED / "coco2017_mini"
-PANOPTIC = SHARED / "coco2017_panoptic_sample"
-needs_mini = pytest.mark.skipif(not MINI.is_dir(), reason="../shared/data/coco2017_mini not present")
-needs_panoptic = pytest.mark.skipif(not PANOPTIC.is_dir(), reason="../shared/data/coco2017_panoptic_sample not present")
+needs_mini, needs_panoptic = needs(MINI), needs(PANOPTIC)
 
 
 @pytest.fixture(scope="module")

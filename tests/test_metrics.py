@@ -19,10 +19,8 @@ from unigs.metrics import (
     miou_recall,
 )
 from unigs.palettes.base import paint_order
+from shared_data import DATA, present
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not DATA.exists():
-    DATA = Path("/work/shared/data")
 
 
 def rect(h, w, y0, y1, x0, x1):
@@ -211,11 +209,15 @@ def load_coco(path: Path) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def panoptic():
+    if not present(DATA / "coco2017_panoptic_sample"):
+        pytest.skip("coco2017_panoptic_sample not present")
     return load_coco(DATA / "coco2017_panoptic_sample" / "annotations.json")
 
 
 @pytest.fixture(scope="module")
 def coco_mini():
+    if not present(DATA / "coco2017_mini"):
+        pytest.skip("coco2017_mini not present")
     return load_coco(DATA / "coco2017_mini" / "annotations.json")
 
 

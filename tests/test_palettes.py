@@ -5,7 +5,6 @@ import contextlib
 import io
 import itertools
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,10 +21,8 @@ from unigs.palettes.location_aware import (
     rgb_to_lab,
 )
 from unigs.palettes.random import RandomPalette
+from shared_data import DATA, present
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not DATA.exists():  # a checkout elsewhere: the shared folder next to the work tree
-    DATA = Path("/work/shared/data")
 COCO_MINI = DATA / "coco2017_mini" / "annotations.json"
 
 
@@ -328,7 +325,7 @@ def test_coverage_max_entities_subsamples():
 # ---------------------------------------------------------------------------------- real COCO data
 @pytest.fixture(scope="module")
 def coco_masks():
-    if not COCO_MINI.exists():
+    if not present(COCO_MINI):
         pytest.skip(f"{COCO_MINI} not found")
     from pycocotools.coco import COCO
 

@@ -1,7 +1,6 @@
 """Pictures of task examples and the ``python -m unigs.show`` command."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,8 @@ import unigs
 from unigs.datasets.procedural import ProceduralScenes
 from unigs.render import COLUMNS, render_examples
 from unigs.show import main
+from shared_data import MINI, needs
 
-MINI = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "coco2017_mini"
 
 
 def test_render_examples_grid():
@@ -40,7 +39,7 @@ def test_show_procedural(tmp_path, capsys):
     assert "no task named 'nope'" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not MINI.is_dir(), reason="../shared/data/coco2017_mini not present")
+@needs(MINI)
 def test_show_coco(tmp_path):
     out = tmp_path / "coco.png"
     assert main(["--dataset", "coco", "--root", str(MINI), "--task", "referring", "-n", "2", "--cell", "64", "--out", str(out)]) == 0

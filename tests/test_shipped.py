@@ -1,7 +1,6 @@
 """The shipped weights: each profile and palette loads, samples deterministically and paints where it should;
 all of them together fit the 40 MB budget."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +10,9 @@ torch = pytest.importorskip("torch")
 from unigs.ablation import WEIGHTS_DIR, build_eval_dataset, resolve_model
 from unigs.pipeline import UniGS
 from unigs.train import ExampleSource
+from shared_data import MINI, TAEF2_DIR, present
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-TAEF2_DIR = SHARED / "weights" / "taef2"
-COCO_MINI = SHARED / "data" / "coco2017_mini"
+COCO_MINI = MINI
 PROFILES = {"embedded": ("procedural", None), "coco": (f"coco:{COCO_MINI}", {"path": str(TAEF2_DIR)})}
 
 
@@ -27,7 +25,7 @@ def test_shipped_weights_fit_the_budget():
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_shipped_model_samples_deterministically_inside_the_coarse_mask(profile, palette):
     data, codec_config = PROFILES[profile]
-    if profile == "coco" and not (TAEF2_DIR.is_dir() and COCO_MINI.is_dir()):
+    if profile == "coco" and not present(TAEF2_DIR, COCO_MINI):
         pytest.skip("../shared (taef2 weights, coco2017_mini) not present")
     path = resolve_model(profile, palette)
     assert "path" not in json.loads((path / "config.json").read_text())["model"]["codec_config"]  # portable

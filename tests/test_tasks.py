@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from unigs.datasets.base import Sample
 from unigs.datasets.procedural import ProceduralScenes
 from unigs.registry import Registry
 from unigs.tasks.base import Task, TaskExample, join_names
+from shared_data import DATA, present
 
 TASKS = ("inpainting", "synthesis", "referring", "entity")
 
@@ -32,7 +32,6 @@ def palette():
     return unigs.create("palette", "location-aware")
 
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +39,8 @@ def samples():
     """Procedural scenes and, where ../shared is present (CI has it), real COCO and panoptic images."""
     out = [ProceduralScenes(size=64, min_entities=3, max_entities=8, seed=5)[i] for i in range(12)]
     for name in ("coco2017_mini", "coco2017_panoptic_sample"):
-        if (SHARED_DATA / name).is_dir():
-            ds = unigs.create("dataset", "coco", root=str(SHARED_DATA / name))
+        if present(DATA / name):
+            ds = unigs.create("dataset", "coco", root=str(DATA / name))
             out += [ds[i] for i in range(min(4, len(ds)))]
     return out
 
