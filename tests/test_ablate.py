@@ -25,7 +25,7 @@ def run(models, out, *extra):
     return ablate(["--model", models, "--limit", "4", "--steps", "2", "--out", str(out), "--figures", "2", *extra])
 
 
-def test_all_tables_are_written_and_cache_is_reused(models, tmp_path, monkeypatch):
+def test_all_tables_are_written_and_cache_is_reused(models, tmp_path, monkeypatch, capsys):
     assert run(models, tmp_path, "--table", "all", "--decoder", "exact-colour") == 0
     for t in ("7", "8", "9a", "9b"):
         assert (tmp_path / f"table{t}.md").is_file() and (tmp_path / f"table{t}.csv").is_file()
@@ -46,6 +46,11 @@ def test_all_tables_are_written_and_cache_is_reused(models, tmp_path, monkeypatc
     monkeypatch.setattr(unigs.pipeline.UniGS, "generate", lambda *a, **k: pytest.fail("UNet rerun"))
     assert run(models, tmp_path, "--table", "9a", "--deltas", "5,15") == 0
     assert "δ = 15" in (tmp_path / "table9a.md").read_text()
+    # the narrower rerun replaced results.json, but the first run's rows are kept, and the user is told
+    assert "other settings" in capsys.readouterr().out
+    history = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert [sorted({r["table"] for r in h["rows"]}) for h in history] == [["7", "8", "9a", "9b"], ["9a"]]
+    assert history[0]["rows"] == report["rows"]
 
 
 def test_samples_reach_the_sampler_and_key_the_cache(models, tmp_path, monkeypatch):

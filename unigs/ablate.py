@@ -6,7 +6,7 @@
 
 Colormaps are generated once per (model, palette, data, task, seed, limit, steps) and cached under
 ``OUT/cache``; every decoder, feature and δ is then scored on the cache. Writes ``OUT/table*.md|csv``,
-``OUT/results.json`` and ``OUT/figures/*.png``.
+``OUT/results.json`` and ``OUT/figures/*.png``; every run's report is also appended to ``OUT/history.jsonl``.
 """
 from __future__ import annotations
 
@@ -128,6 +128,26 @@ def write_tables(rows, results, out: Path, footer: str = "") -> dict[str, str]:
     return texts
 
 
+def _keep_history(out: Path, report: dict) -> None:
+    """Append this run's report to ``OUT/history.jsonl`` before ``results.json`` and the tables are replaced,
+    so a narrower rerun into the same folder (one table, one palette) loses no earlier run's figures."""
+    history, previous = out / "history.jsonl", out / "results.json"
+    lines = []
+    if previous.is_file():
+        try:
+            before = json.loads(previous.read_text())
+        except json.JSONDecodeError:
+            before = None
+        if before is not None and not history.is_file():
+            lines.append(json.dumps(before, default=str))  # a folder from before the history: keep its report
+        if before is not None and before.get("args") != json.loads(json.dumps(report["args"], default=str)):
+            print(f"note: {out} held the results of a run with other settings; results.json and the tables both "
+                  f"runs write are replaced, and every run's report stays in {history}")
+    lines.append(json.dumps(report, default=str))
+    with open(history, "a") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
 def _row_id(r: Row) -> str:
     return f"{r.table}|{r.label}|{r.palette}|{r.decoder}|{json.dumps(r.decoder_config, sort_keys=True)}"
 
@@ -247,6 +267,7 @@ def main(argv=None) -> int:
         "seconds": {"generation": round(t_gen, 2), "decoding": round(t_dec, 2)},
         "versions": _versions(),
     }
+    _keep_history(out, report)
     (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
     for text in texts.values():
         print(text)
