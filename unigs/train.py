@@ -427,11 +427,23 @@ def main(argv=None) -> int:
     log.close()
     if args.export and is_main:
         final = UniGS(model.config, unet=_with_state(unet, ema)) if ema is not None else model
-        final.save(args.export, extra={"step": args.steps, "trained_by": "python -m unigs.train " +
-                                       " ".join(argv if argv is not None else sys.argv[1:])}, half=True,
-                   portable=True)
+        command = "python -m unigs.train " + " ".join(argv if argv is not None else sys.argv[1:])
+        stages = _stages(args.init) + [{"steps": args.steps, "trained_by": command}]
+        final.save(args.export, extra={"step": args.steps, "trained_by": command, "stages": stages,
+                                       "total_steps": sum(st["steps"] for st in stages)}, half=True, portable=True)
         print(f"exported float16 weights to {args.export}")
     return 0
+
+
+def _stages(init: str | None) -> list[dict]:
+    """The training stages behind ``--init``'s weights, read from its config.json: its own ``stages`` when it
+    records them, else its last stage only (``step`` and ``trained_by``; a checkpoint names its folder)."""
+    if not init:
+        return []
+    saved = json.loads((Path(init) / "config.json").read_text())
+    if "stages" in saved:
+        return list(saved["stages"])
+    return [{"steps": int(saved.get("step", 0)), "trained_by": saved.get("trained_by", f"checkpoint {init}")}]
 
 
 def _with_state(unet, state):
