@@ -332,10 +332,13 @@ def main(argv=None) -> int:
     rank, is_main = (acc.process_index, acc.is_main_process) if acc else (0, True)
 
     start = 0
+    # the stages behind --init, read before this run can export over them (--init and --export may be one folder)
+    init_stages = None
     if (ckpt / "config.json").is_file():
         model = UniGS.load(ckpt, device=device)
         state = torch.load(ckpt / "trainer.pt", weights_only=False)
         start = state["step"]
+        init_stages = json.loads((ckpt / "config.json").read_text()).get("init_stages")
         print(f"resuming {out} from step {start}")
     elif args.init:
         model = UniGS.load(args.init, device=device, codec_config=model_kw.get("codec_config"))
@@ -348,6 +351,8 @@ def main(argv=None) -> int:
         torch.manual_seed(args.seed)  # the UNet's initial weights
         model = UniGS(config, device=device)
         state = None
+    if init_stages is None:
+        init_stages = _stages(args.init)
     unet = model.unet
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
     ema = None
@@ -379,7 +384,7 @@ def main(argv=None) -> int:
     def save(step):
         if not is_main:
             return
-        model.save(ckpt, extra={"step": step, "args": vars(args)})
+        model.save(ckpt, extra={"step": step, "args": vars(args), "init_stages": init_stages})
         torch.save({"step": step, "optimizer": opt.state_dict(), "ema": ema, "torch_rng": torch.get_rng_state()},
                    ckpt / "trainer.pt.tmp")
         os.replace(ckpt / "trainer.pt.tmp", ckpt / "trainer.pt")
@@ -428,7 +433,7 @@ def main(argv=None) -> int:
     if args.export and is_main:
         final = UniGS(model.config, unet=_with_state(unet, ema)) if ema is not None else model
         command = "python -m unigs.train " + " ".join(argv if argv is not None else sys.argv[1:])
-        stages = _stages(args.init) + [{"steps": args.steps, "trained_by": command}]
+        stages = init_stages + [{"steps": args.steps, "trained_by": command}]
         final.save(args.export, extra={"step": args.steps, "trained_by": command, "stages": stages,
                                        "total_steps": sum(st["steps"] for st in stages)}, half=True, portable=True)
         print(f"exported float16 weights to {args.export}")
