@@ -213,6 +213,26 @@ def test_flip_mirrors_the_drawn_scene_and_paints_the_mirrored_masks(model):
         ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True, flip=1.5)
 
 
+def test_crop_scale_crops_the_scene_and_paints_the_cropped_masks(model, tmp_path):
+    ds = unigs.create("dataset", "procedural", size=32, length=100, seed=3)
+    plain = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True)
+    cropped = ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True, crop_scale=(0.5, 0.5))
+    for i in range(4):
+        a, b = plain.example(0, i), cropped.example(0, i)
+        assert b.target_image.shape == a.target_image.shape and not np.array_equal(a.target_image, b.target_image)
+        assert len(b.target_masks) and np.array_equal(b.target_colormap, model.palette.encode(np.asarray(b.target_masks)))
+        assert np.array_equal(b.target_image, cropped.example(0, i).target_image)  # drawn from (seed, step, slot)
+    from unigs.train import LatentPool
+
+    LatentPool(tmp_path / "p", plain, model, 2, chunk=2)
+    with pytest.raises(ValueError, match=r"differ: examples\.crop_scale\b"):
+        LatentPool(tmp_path / "p", cropped, model, 2, chunk=2)
+    with pytest.raises(ValueError, match="crop_scale"):
+        ExampleSource(ds, {"referring": 1.0}, model.palette, seed=0, train=True, crop_scale=(0.0, 1.0))
+    with pytest.raises(SystemExit):
+        train_main(["--out", str(tmp_path / "run"), "--crop-scale", "0.6"])
+
+
 def test_half_precision_export_loads_as_float32(model, examples, tmp_path):
     from safetensors.torch import load_file
 

@@ -74,6 +74,33 @@ def crop_resize(sample: Sample, box: tuple[int, int, int, int], size: int, flip:
                   [c for c, k in zip(sample.categories, keep) if k], sample.id, meta)
 
 
+def check_crop_scale(crop_scale) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in crop_scale)
+    except (TypeError, ValueError):
+        raise ValueError(f"crop_scale must be a (low, high) pair, got {crop_scale!r}") from None
+    if not 0 < lo <= hi <= 1:
+        raise ValueError(f"crop_scale must satisfy 0 < low <= high <= 1, got {crop_scale!r}")
+    return lo, hi
+
+
+def random_crop(sample: Sample, rng: np.random.Generator, size: int, hflip: float,
+                crop_scale: tuple[float, float]) -> Sample:
+    """A random square crop of ``U(crop_scale)`` x the shorter side, mirrored with probability ``hflip``,
+    resized to ``size``; a crop left with no entity is redrawn (5 tries), then the whole image is used."""
+    h, w = sample.size
+    short = min(h, w)
+    flip = bool(rng.uniform() < hflip)
+    for _ in range(5):
+        side = max(1, int(round(short * rng.uniform(*crop_scale))))
+        y0 = int(rng.integers(0, h - side + 1))
+        x0 = int(rng.integers(0, w - side + 1))
+        out = crop_resize(sample, (x0, y0, x0 + side, y0 + side), size, flip)
+        if len(out):
+            return out
+    return crop_resize(sample, (0, 0, w, h), size, flip)
+
+
 class TaskMixDataset(torch.utils.data.Dataset):
     """``TaskMixDataset(dataset, tasks=DEFAULT_MIX, palette="location-aware", size=256, seed=0)``."""
 
@@ -114,12 +141,7 @@ class TaskMixDataset(torch.utils.data.Dataset):
             raise ValueError(f"size must be an int >= 8 (output side in pixels), got {size!r}")
         if not isinstance(hflip, (int, float)) or not 0 <= hflip <= 1:
             raise ValueError(f"hflip must be a probability in [0, 1], got {hflip!r}")
-        try:
-            lo, hi = (float(v) for v in crop_scale)
-        except (TypeError, ValueError):
-            raise ValueError(f"crop_scale must be a (low, high) pair, got {crop_scale!r}") from None
-        if not 0 < lo <= hi <= 1:
-            raise ValueError(f"crop_scale must satisfy 0 < low <= high <= 1, got {crop_scale!r}")
+        lo, hi = check_crop_scale(crop_scale)
         self.dataset = dataset
         self.task_names = list(tasks)
         self.tasks = [unigs.create("task", name, **dict(task_configs.get(name, {}))) for name in self.task_names]
@@ -145,15 +167,7 @@ class TaskMixDataset(torch.utils.data.Dataset):
             y0, x0 = (h - short) // 2, (w - short) // 2
             out = crop_resize(sample, (x0, y0, x0 + short, y0 + short), self.size, False)
             return out if len(out) else crop_resize(sample, (0, 0, w, h), self.size, False)
-        flip = bool(rng.uniform() < self.hflip)
-        for _ in range(5):
-            side = max(1, int(round(short * rng.uniform(*self.crop_scale))))
-            y0 = int(rng.integers(0, h - side + 1))
-            x0 = int(rng.integers(0, w - side + 1))
-            out = crop_resize(sample, (x0, y0, x0 + side, y0 + side), self.size, flip)
-            if len(out):
-                return out
-        return crop_resize(sample, (0, 0, w, h), self.size, flip)
+        return random_crop(sample, rng, self.size, self.hflip, self.crop_scale)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         rng = np.random.default_rng([self.seed, self.epoch, int(index)])

@@ -61,13 +61,18 @@ class ExampleSource:
     """Task examples drawn deterministically from (seed, step, slot): same data after a resume."""
 
     def __init__(self, dataset, tasks: dict[str, float], palette, *, seed: int, train: bool, indices=None,
-                 prompt_dropout: float = 0.0, flip: float = 0.0):
+                 prompt_dropout: float = 0.0, flip: float = 0.0, crop_scale=None):
         if not 0.0 <= prompt_dropout < 1.0:
             raise ValueError(f"prompt_dropout must be in [0, 1), got {prompt_dropout}")
         if not 0.0 <= flip <= 1.0:
             raise ValueError(f"flip (the share of samples mirrored left-right) must be in [0, 1], got {flip}")
         self.dataset, self.palette, self.seed, self.train = dataset, palette, seed, train
         self.prompt_dropout, self.flip = prompt_dropout, flip
+        if crop_scale is not None:
+            from unigs.loader import check_crop_scale
+
+            crop_scale = check_crop_scale(crop_scale)
+        self.crop_scale = crop_scale
         self._all = indices is None
         self.task_names = list(tasks)
         self.ratios = np.array([tasks[t] for t in self.task_names])
@@ -80,9 +85,15 @@ class ExampleSource:
         rng = np.random.default_rng([self.seed, step, slot])
         task = self.task_names[rng.choice(len(self.ratios), p=self.ratios)]
         sample = self.dataset[int(self.indices[rng.integers(len(self.indices))])]
-        # drawn only when on, so a run without flips sees exactly the stream it saw before flips existed
-        if self.flip and rng.random() < self.flip:
-            sample = sample.mirrored()  # prompts name categories, never sides: a mirror keeps them true
+        # prompts name categories, never sides or sizes, so a mirror or a crop keeps them true; the colormap is
+        # painted afterwards, on the augmented masks. Drawn only when on: a run without augmentation sees
+        # exactly the stream it saw before augmentation existed.
+        if self.crop_scale is not None:
+            from unigs.loader import random_crop
+
+            sample = random_crop(sample, rng, min(sample.size), self.flip, self.crop_scale)
+        elif self.flip and rng.random() < self.flip:
+            sample = sample.mirrored()
         example = self.tasks[task].build(sample, palette=self.palette, rng=rng, train=self.train,
                                          vocabulary=self.vocabulary)
         if self.prompt_dropout and rng.random() < self.prompt_dropout:
@@ -103,7 +114,9 @@ class ExampleSource:
         return _jsonable(dict(dataset=type(ds).__name__, dataset_config=ds_config, images=chosen,
                               tasks=dict(zip(self.task_names, self.ratios.tolist())),
                               palette=type(self.palette).__name__, palette_config=config_as_dict(self.palette.config),
-                              seed=self.seed, train=self.train, prompt_dropout=self.prompt_dropout, flip=self.flip))
+                              seed=self.seed, train=self.train, prompt_dropout=self.prompt_dropout, flip=self.flip,
+                              # only when on, so pools made before crops existed keep their fingerprint
+                              **({"crop_scale": list(self.crop_scale)} if self.crop_scale else {})))
 
 
 def _jsonable(value):
@@ -246,6 +259,9 @@ def main(argv=None) -> int:
     p.add_argument("--flip", type=float, default=0.0,
                    help="share of training samples mirrored left-right before the task is built (0: none; "
                         "0.5: the usual augmentation; the colormap is painted on the mirrored masks)")
+    p.add_argument("--crop-scale", metavar="LOW,HIGH",
+                   help="random square crops of U(LOW, HIGH) x the shorter side, resized back (e.g. 0.6,1.0; with "
+                        "--flip as the mirror probability); default: no crops")
     p.add_argument("--timestep-power", type=float, default=1.0,
                    help="draw training timesteps with density ∝ t^(γ-1) (1: uniform; >1: more near pure noise, "
                         "where few-step sampling starts)")
@@ -287,6 +303,14 @@ def main(argv=None) -> int:
         p.error(f"--mask-weight must be >= 0, got {args.mask_weight}")
     if not 0.0 <= args.flip <= 1.0:
         p.error(f"--flip must be in [0, 1], got {args.flip}")
+    crop_scale = None
+    if args.crop_scale:
+        from unigs.loader import check_crop_scale
+
+        try:
+            crop_scale = check_crop_scale(args.crop_scale.split(","))
+        except ValueError as err:
+            p.error(f"--crop-scale: {err}")
     if args.val_steps < 1:
         p.error(f"--val-steps must be >= 1, got {args.val_steps}")
     if args.val_samples < 1:
@@ -370,7 +394,7 @@ def main(argv=None) -> int:
     val_ds, val_idx = (build_dataset(data, model.config.image_size, "val") if data == "procedural"
                        else (train_ds, build_dataset(data, model.config.image_size, "val")[1]))
     source = ExampleSource(train_ds, tasks, model.palette, seed=args.seed, train=True, indices=train_idx,
-                           prompt_dropout=args.prompt_dropout, flip=args.flip)
+                           prompt_dropout=args.prompt_dropout, flip=args.flip, crop_scale=crop_scale)
     val_source = ExampleSource(val_ds, {"referring": 1.0}, model.palette, seed=args.seed + 10**6, train=False,
                                indices=val_idx)
     val_examples = [val_source.example(0, i) for i in range(args.val_n)]
