@@ -109,8 +109,13 @@ class ExampleSource:
 
         ds = self.dataset
         ds_config = {k: v for k, v in config_as_dict(ds.config).items() if k != "root"}
-        ids = getattr(ds, "image_ids", None)
-        chosen = "all" if self._all else ([ids()[i] for i in self.indices] if callable(ids) else self.indices.tolist())
+        if self._all:
+            chosen = "all"
+        elif callable(getattr(ds, "image_ids", None)):
+            ids = ds.image_ids()  # built once, not once per index
+            chosen = [ids[i] for i in self.indices]
+        else:
+            chosen = self.indices.tolist()
         return _jsonable(dict(dataset=type(ds).__name__, dataset_config=ds_config, images=chosen,
                               tasks=dict(zip(self.task_names, self.ratios.tolist())),
                               palette=type(self.palette).__name__, palette_config=config_as_dict(self.palette.config),
