@@ -186,6 +186,9 @@ def test_latent_pool_refuses_a_folder_made_with_other_settings(model, tmp_path):
                                {"referring": 1.0}, model.palette, seed=0, train=True)
     with pytest.raises(ValueError, match="examples.dataset_config"):
         LatentPool(tmp_path / "p", other_data, model, 2, chunk=2)
+    (tmp_path / "p" / "fingerprint.json").write_text('{"format": 1, "exam')  # a damaged or hand-edited file
+    with pytest.raises(ValueError, match="fingerprint.json is not readable JSON"):
+        LatentPool(tmp_path / "p", source, model, 2, chunk=2)
     (tmp_path / "p" / "fingerprint.json").unlink()  # a folder from before fingerprints: nothing vouches for it
     with pytest.raises(ValueError, match="no fingerprint.json"):
         LatentPool(tmp_path / "p", source, model, 2, chunk=2)
@@ -401,6 +404,10 @@ def test_exported_weights_record_every_stage_behind_them(tmp_path):
 @pytest.mark.parametrize("flag, value, message", [("--timestep-power", "0", "--timestep-power must be > 0"),
                                                   ("--mask-weight", "-1", "--mask-weight must be >= 0"),
                                                   ("--val-steps", "0", "--val-steps must be >= 1"),
+                                                  ("--flip", "1.5", "--flip must be in [0, 1]"),
+                                                  ("--crop-scale", "0.6", "--crop-scale: crop_scale must be a (low, high) pair"),
+                                                  ("--crop-scale", "0,1", "0 < low <= high <= 1"),
+                                                  ("--crop-scale", "a,b", "must be a (low, high) pair"),
                                                   ("--val-samples", "0", "--val-samples must be >= 1"),
                                                   ("--val-decoder-option", "merge_distance=0",
                                                    "merge_distance must be a finite number > 0"),

@@ -173,7 +173,11 @@ class LatentPool:
     def _check_fingerprint(directory: Path, fingerprint: dict) -> None:
         path = directory / "fingerprint.json"
         if path.is_file():
-            stored = json.loads(path.read_text())
+            try:
+                stored = json.loads(path.read_text())
+            except json.JSONDecodeError as err:
+                raise ValueError(f"latent pool {directory}: {path.name} is not readable JSON ({err}), so nothing says "
+                                 f"its chunks match this run; delete {directory} to rebuild the pool") from None
             if stored != fingerprint:
                 diff = sorted(f"{part}.{k}" for part in ("examples", "encoding")
                               for k in set(stored.get(part, {})) | set(fingerprint[part])
