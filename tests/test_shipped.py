@@ -42,3 +42,13 @@ def test_shipped_model_samples_deterministically_inside_the_coarse_mask(profile,
     inside = np.stack([ex.coarse_mask for ex in examples])
     level = a.max(axis=-1).astype(np.float64)
     assert level[inside].mean() > 4 * level[~inside].mean() + 2.0
+
+
+@pytest.mark.parametrize("name", ["embedded-location-aware", "embedded-random", "coco-location-aware", "coco-random"])
+def test_shipped_config_records_every_training_stage(name):
+    config = json.loads((WEIGHTS_DIR / name / "config.json").read_text())
+    stages = config["stages"]
+    assert stages[-1] == {"steps": config["step"], "trained_by": config["trained_by"]}  # the last stage is this export
+    assert config["total_steps"] == sum(st["steps"] for st in stages)
+    assert all(st["trained_by"].startswith("python -m unigs.train ") for st in stages)
+    assert len({st["trained_by"] for st in stages}) == len(stages)  # no stage counted twice
