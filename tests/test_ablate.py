@@ -154,7 +154,12 @@ def test_portable_taef2_models_take_their_codec_folder_from_codec_path(tmp_path,
 
 @pytest.mark.parametrize("argv, needle", [(["--codec-path", "/nonexistent/taef2"], "is not a directory"),
                                           (["--model", "coco"], "--model coco needs its data"),
-                                          (["--samples", "0"], "--samples must be >= 1")])
+                                          (["--samples", "0"], "--samples: expected an integer >= 1, got '0'"),
+                                          (["--limit", "0"], "--limit: expected an integer >= 1"),
+                                          (["--steps", "0"], "--steps: expected an integer >= 1"),
+                                          (["--threads", "0"], "--threads: expected an integer >= 1"),
+                                          (["--delta", "-1"], "--delta: expected a number > 0"),
+                                          (["--figures", "-1"], "--figures: expected an integer >= 0")])
 def test_bad_codec_path_or_missing_coco_data_exit_2(tmp_path, capsys, argv, needle):
     with pytest.raises(SystemExit) as err:
         ablate([*argv, "--out", str(tmp_path)])

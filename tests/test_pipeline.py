@@ -298,7 +298,7 @@ def test_guidance_runs_and_changes_the_result(model, examples):
 
 
 def test_palette_options_parse_and_reject_malformed_pairs():
-    from unigs.train import parse_options
+    from unigs.cli import parse_options
 
     assert parse_options(["grid=5", "order=gradient", "seed=[1]"]) == {"grid": 5, "order": "gradient", "seed": [1]}
     with pytest.raises(ValueError, match="KEY=VALUE.*'grid5'"):
@@ -401,14 +401,35 @@ def test_exported_weights_record_every_stage_behind_them(tmp_path):
         assert saved["stages"][1]["trained_by"] == saved["trained_by"]
 
 
-@pytest.mark.parametrize("flag, value, message", [("--timestep-power", "0", "--timestep-power must be > 0"),
-                                                  ("--mask-weight", "-1", "--mask-weight must be >= 0"),
-                                                  ("--val-steps", "0", "--val-steps must be >= 1"),
-                                                  ("--flip", "1.5", "--flip must be in [0, 1]"),
+@pytest.mark.parametrize("flag, value, message", [("--timestep-power", "0", "--timestep-power: expected a number > 0"),
+                                                  ("--mask-weight", "-1", "--mask-weight: expected a number >= 0"),
+                                                  ("--val-steps", "0", "--val-steps: expected an integer >= 1"),
+                                                  ("--flip", "1.5", "--flip: expected a number >= 0 and <= 1"),
+                                                  ("--ema", "1.5", "--ema: expected a number >= 0 and < 1"),
+                                                  ("--ema", "1", "--ema: expected a number >= 0 and < 1"),
+                                                  ("--prompt-dropout", "1", "--prompt-dropout: expected a number >= 0 and < 1"),
+                                                  ("--steps", "0", "--steps: expected an integer >= 1, got '0'"),
+                                                  ("--steps", "1.5", "--steps: expected an integer >= 1, got '1.5'"),
+                                                  ("--batch", "0", "--batch: expected an integer >= 1"),
+                                                  ("--lr", "-1", "--lr: expected a number >= 0"),
+                                                  ("--lr", "nan", "--lr: expected a number >= 0"),
+                                                  ("--pool", "-1", "--pool: expected an integer >= 0"),
+                                                  ("--ckpt-every", "0", "--ckpt-every: expected an integer >= 1"),
+                                                  ("--val-every", "0", "--val-every: expected an integer >= 1"),
+                                                  ("--val-n", "0", "--val-n: expected an integer >= 1"),
+                                                  ("--threads", "0", "--threads: expected an integer >= 1"),
+                                                  ("--text-dim", "0", "--text-dim: expected an integer >= 1"),
+                                                  ("--image-size", "0", "--image-size: expected an integer >= 1"),
+                                                  ("--widths", "32,a", "--widths: expected comma-separated integers >= 1"),
+                                                  ("--widths", "32,0", "--widths: expected comma-separated integers >= 1"),
+                                                  ("--tasks", "referrin", "--tasks: no task named 'referrin'"),
+                                                  ("--tasks", "referring=0", "--tasks: task ratios must sum"),
+                                                  ("--palette-option", "grid5", "--palette-option: options must look like KEY=VALUE"),
+                                                  ("--codec-option", "factor", "--codec-option: options must look like KEY=VALUE"),
                                                   ("--crop-scale", "0.6", "--crop-scale: crop_scale must be a (low, high) pair"),
                                                   ("--crop-scale", "0,1", "0 < low <= high <= 1"),
                                                   ("--crop-scale", "a,b", "must be a (low, high) pair"),
-                                                  ("--val-samples", "0", "--val-samples must be >= 1"),
+                                                  ("--val-samples", "0", "--val-samples: expected an integer >= 1"),
                                                   ("--val-decoder-option", "merge_distance=0",
                                                    "merge_distance must be a finite number > 0"),
                                                   ("--val-decoder-option", "delta", "must look like KEY=VALUE"),

@@ -22,6 +22,7 @@ import attrs
 
 import unigs
 from unigs.ablation import GenerationSpec, coarse_mask_baseline, generate, resolve_model, score
+from unigs.cli import non_negative_int, parse_options, positive_float, positive_int
 from unigs.codecs.base import CodecFilesError
 
 #: The paper's figures (mIoU, recall) for each row, on its COCO referring benchmark.
@@ -48,12 +49,6 @@ class Row:
     decoder: str
     decoder_config: dict
     paper_key: object = None
-
-
-def parse_options(pairs):
-    from unigs.train import parse_options as parse
-
-    return parse(pairs)
 
 
 def plan_rows(args, decoder_config: dict) -> list[Row]:
@@ -162,24 +157,24 @@ def main(argv=None) -> int:
     p.add_argument("--decoder", default=None, help="decoder for Table 7 / the requested row (default: pdm)")
     p.add_argument("--decoder-option", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--feature", help="PDM pixel feature (default: the decoder's own, rgb+lab)")
-    p.add_argument("--delta", type=float, help="PDM δ (default: the decoder's own, 10)")
+    p.add_argument("--delta", type=positive_float, help="PDM δ (default: the decoder's own, 10)")
     p.add_argument("--deltas", default="1,10,20,50", help="δ values of Table 9(a)")
     p.add_argument("--task", default="referring")
     p.add_argument("--data", help="procedural (unseen test scenes; the default) | procedural-val (the validation "
                                   "scenes) | coco:PATH (needed by --model coco)")
     p.add_argument("--model", default="embedded", help="shipped profile (embedded, coco) or a model directory")
-    p.add_argument("--limit", type=int, default=100, help="examples per palette (each draws an image of the split at random, with its own entities and Ω)")
-    p.add_argument("--steps", type=int, default=1,
+    p.add_argument("--limit", type=positive_int, default=100, help="examples per palette (each draws an image of the split at random, with its own entities and Ω)")
+    p.add_argument("--steps", type=positive_int, default=1,
                    help="DDIM steps (default 1: chosen on the validation scenes, where the shipped z0-predicting "
                         "model scored higher with 1 step than with 20; compare with --steps 20)")
-    p.add_argument("--samples", type=int, default=1,
+    p.add_argument("--samples", type=positive_int, default=1,
                    help="independent draws per example whose final latents are averaged before decoding (default 1, "
                         "the paper's single sample; see UniGS.generate)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/ablate")
-    p.add_argument("--figures", type=int, default=6, help="per-image panels to draw (0: none)")
+    p.add_argument("--figures", type=non_negative_int, default=6, help="per-image panels to draw (0: none)")
     p.add_argument("--benchmark-json", help="also run benchmarks/test_ablation.py and write pytest-benchmark JSON here")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=positive_int, default=1)
     p.add_argument("--codec-path", help="weights folder of the model's codec, for codecs that need one (the coco "
                                         "profile's taef2; default: $UNIGS_TAEF2)")
     args = p.parse_args(argv)
@@ -191,10 +186,6 @@ def main(argv=None) -> int:
         args.deltas = [float(d) for d in args.deltas.split(",")]
     except ValueError:
         p.error(f"--deltas must be comma-separated numbers, got {args.deltas!r}")
-    if args.limit < 1:
-        p.error(f"--limit must be >= 1, got {args.limit}")
-    if args.samples < 1:
-        p.error(f"--samples must be >= 1, got {args.samples}")
     if args.data is None:
         if args.model == "coco":
             p.error("--model coco needs its data: --data coco:PATH (e.g. coco:../shared/data/coco2017_mini)")

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 import unigs
+from unigs.cli import (decay, fraction, non_negative_float, non_negative_int, parse_options, positive_float,
+                       positive_int, positive_ints)
 from unigs.pipeline import TASK_IDS, ModelConfig, UniGS, cosine_ramp
 
 #: Shipped profiles: the data and model each one trains on.
@@ -35,26 +37,12 @@ def parse_tasks(spec: str) -> dict[str, float]:
         name, _, ratio = part.partition("=")
         if name not in TASK_IDS:
             unigs.get_registry().get("task", name)  # raises the registry's did-you-mean error
-            raise ValueError(f"--tasks: {name!r} is not one of the UNet's task slots {TASK_IDS}")
+            raise ValueError(f"{name!r} is not one of the UNet's task slots {TASK_IDS}")
         out[name] = float(ratio) if ratio else 1.0
     total = sum(out.values())
     if total <= 0:
-        raise ValueError(f"--tasks ratios must sum to a positive number, got {spec!r}")
+        raise ValueError(f"task ratios must sum to a positive number, got {spec!r}")
     return {k: v / total for k, v in out.items()}
-
-
-def parse_options(pairs: list[str]) -> dict:
-    """``["grid=6", "collision=nearest-free"]`` -> ``{"grid": 6, "collision": "nearest-free"}``."""
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"options must look like KEY=VALUE, got {pair!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 class ExampleSource:
@@ -257,38 +245,38 @@ def main(argv=None) -> int:
                    help="palette config, repeatable (e.g. grid=6); values parsed as JSON when they can be")
     p.add_argument("--tasks", default="referring", help="one task, 'mix' (0.3/0.3/0.2/0.2) or name=ratio,...")
     p.add_argument("--out", required=True, help="run directory (checkpoint, log); rerun to resume")
-    p.add_argument("--steps", type=int, default=6000)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--steps", type=positive_int, default=6000)
+    p.add_argument("--batch", type=positive_int, default=16)
+    p.add_argument("--lr", type=non_negative_float, default=3e-4)
     p.add_argument("--prediction", choices=("sample", "epsilon"), default="sample")
     p.add_argument("--no-coords", action="store_true", help="no x/y coordinate input channels (paper-literal)")
-    p.add_argument("--widths", default="32,64,128")
-    p.add_argument("--prompt-dropout", type=float, default=0.0,
+    p.add_argument("--widths", type=positive_ints, default=(32, 64, 128), help="UNet block widths")
+    p.add_argument("--prompt-dropout", type=decay, default=0.0,
                    help="share of training prompts replaced by '' (needed for classifier-free guidance)")
-    p.add_argument("--flip", type=float, default=0.0,
+    p.add_argument("--flip", type=fraction, default=0.0,
                    help="share of training samples mirrored left-right before the task is built (0: none; "
                         "0.5: the usual augmentation; the colormap is painted on the mirrored masks)")
     p.add_argument("--crop-scale", metavar="LOW,HIGH",
                    help="random square crops of U(LOW, HIGH) x the shorter side, resized back (e.g. 0.6,1.0; with "
                         "--flip as the mirror probability); default: no crops")
-    p.add_argument("--timestep-power", type=float, default=1.0,
+    p.add_argument("--timestep-power", type=positive_float, default=1.0,
                    help="draw training timesteps with density ∝ t^(γ-1) (1: uniform; >1: more near pure noise, "
                         "where few-step sampling starts)")
-    p.add_argument("--mask-weight", type=float, default=0.0,
+    p.add_argument("--mask-weight", type=non_negative_float, default=0.0,
                    help="weigh the loss inside the coarse mask by 1 + this (0: uniform)")
     p.add_argument("--init", help="start a new run from the UNet weights of this model directory "
                                   "(a shipped profile folder or a checkpoint; same model config)")
-    p.add_argument("--ema", type=float, default=0.0, help="EMA decay (0: off)")
-    p.add_argument("--ckpt-every", type=int, default=500)
-    p.add_argument("--val-every", type=int, default=1000)
-    p.add_argument("--val-n", type=int, default=48)
-    p.add_argument("--val-steps", type=int, default=10, help="DDIM steps in validation")
-    p.add_argument("--val-samples", type=int, default=1,
+    p.add_argument("--ema", type=decay, default=0.0, help="EMA decay (0: off)")
+    p.add_argument("--ckpt-every", type=positive_int, default=500)
+    p.add_argument("--val-every", type=positive_int, default=1000)
+    p.add_argument("--val-n", type=positive_int, default=48)
+    p.add_argument("--val-steps", type=positive_int, default=10, help="DDIM steps in validation")
+    p.add_argument("--val-samples", type=positive_int, default=1,
                    help="draws averaged per validation example (UniGS.generate's samples; default 1)")
     p.add_argument("--val-decoder-option", action="append", default=[], metavar="KEY=VALUE",
                    help="PDM config for validation, repeatable (e.g. delta=8, merge_distance=22; default: PDM's own)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pool", type=int, default=0,
+    p.add_argument("--pool", type=non_negative_int, default=0,
                    help="train on a fixed pool of this many examples encoded once (for slow codecs; 0: fresh "
                         "examples every step)")
     p.add_argument("--export", help="when finished, write the final weights (EMA if on) here as float16, with "
@@ -298,20 +286,24 @@ def main(argv=None) -> int:
     p.add_argument("--accelerate", action="store_true",
                    help="use Hugging Face accelerate even in one process (automatic under `accelerate launch` "
                         "with several processes)")
-    p.add_argument("--threads", type=int, default=int(os.environ.get("UNIGS_THREADS", "1")))
+    p.add_argument("--threads", type=positive_int, default=os.environ.get("UNIGS_THREADS", "1"))
     p.add_argument("--codec-path", help="weights directory for codecs that need one (taef2, sd-vae)")
     p.add_argument("--codec-option", action="append", default=[], metavar="KEY=VALUE",
                    help="codec config, repeatable (e.g. factor=2 for the embedded codec at 1/2 resolution)")
-    p.add_argument("--image-size", type=int, help="training image size (default: the profile's)")
-    p.add_argument("--text-dim", type=int, help="width of the tiny text encoder (default: its own)")
+    p.add_argument("--image-size", type=positive_int, help="training image size (default: the profile's)")
+    p.add_argument("--text-dim", type=positive_int, help="width of the tiny text encoder (default: its own)")
     args = p.parse_args(argv)
-    # checked here too (the loss checks them as well), so a bad value fails before any data or model is built
-    if args.timestep_power <= 0:
-        p.error(f"--timestep-power must be > 0, got {args.timestep_power}")
-    if args.mask_weight < 0:
-        p.error(f"--mask-weight must be >= 0, got {args.mask_weight}")
-    if not 0.0 <= args.flip <= 1.0:
-        p.error(f"--flip must be in [0, 1], got {args.flip}")
+    # option values are checked here (numbers by their argparse types), before any data or model is built
+    try:
+        tasks = parse_tasks(args.tasks)
+    except (LookupError, ValueError) as err:  # LookupError: a task name nothing registered
+        p.error(f"--tasks: {err}")
+    options = {}
+    for flag in ("palette_option", "codec_option"):
+        try:
+            options[flag] = parse_options(getattr(args, flag))
+        except ValueError as err:
+            p.error(f"--{flag.replace('_', '-')}: {err}")
     crop_scale = None
     if args.crop_scale:
         from unigs.loader import check_crop_scale
@@ -320,10 +312,6 @@ def main(argv=None) -> int:
             crop_scale = check_crop_scale(args.crop_scale.split(","))
         except ValueError as err:
             p.error(f"--crop-scale: {err}")
-    if args.val_steps < 1:
-        p.error(f"--val-steps must be >= 1, got {args.val_steps}")
-    if args.val_samples < 1:
-        p.error(f"--val-samples must be >= 1, got {args.val_samples}")
     try:
         val_decoder = unigs.create("decoder", "pdm", **parse_options(args.val_decoder_option))
     except (unigs.ConfigError, LookupError, ValueError) as err:  # LookupError: an unknown feature name
@@ -336,15 +324,14 @@ def main(argv=None) -> int:
     out = Path(args.out)
     ckpt = out / "checkpoint"
     profile = PROFILES[args.profile]
-    tasks = parse_tasks(args.tasks)
-    model_kw = dict(profile["model"], palette=args.palette, palette_config=parse_options(args.palette_option), prediction_type=args.prediction,
-                    coord_channels=not args.no_coords, widths=tuple(int(w) for w in args.widths.split(",")),
+    model_kw = dict(profile["model"], palette=args.palette, palette_config=options["palette_option"], prediction_type=args.prediction,
+                    coord_channels=not args.no_coords, widths=tuple(args.widths),
                     task_embedding=len(tasks) > 1)
-    if args.image_size:
+    if args.image_size is not None:
         model_kw["image_size"] = args.image_size
-    if args.text_dim:
+    if args.text_dim is not None:
         model_kw["text_encoder_config"] = {"dim": args.text_dim}
-    codec_config = parse_options(args.codec_option)
+    codec_config = options["codec_option"]
     if args.codec_path and "path" in codec_config:
         p.error("give the codec's folder once: --codec-path or --codec-option path=..., not both")
     if args.codec_path:
