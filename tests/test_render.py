@@ -37,6 +37,13 @@ def test_show_procedural(tmp_path, capsys):
     assert Image.open(out).size[1] == 22 + 4 * 68 + 4
     assert main(["--dataset", "procedural", "--task", "nope", "--out", str(out)]) == 2
     assert "no task named 'nope'" in capsys.readouterr().err
+    assert main(["--dataset", "procedural", "--start", "1000", "--out", str(out)]) == 2  # 1000 scenes: 0..999
+    assert "--start 1000 is past the dataset's last index 999" in capsys.readouterr().err
+    for flag, value, expected in (("-n", "0", "integer >= 1"), ("--cell", "8", "integer >= 32"),
+                                  ("--start", "-1", "integer >= 0")):
+        with pytest.raises(SystemExit):
+            main(["--dataset", "procedural", flag, value, "--out", str(out)])
+        assert f"argument {flag}: expected an {expected}, got '{value}'" in capsys.readouterr().err
 
 
 @needs(MINI)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from unigs.cli import positive_int
+
 PAPER = 0.974
 GRIDS = (4, 5, 6, 7, 8, 10, 11)
 COLLISIONS = ("share", "nearest-free")
@@ -44,7 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", default="coco", help="registered dataset name (coco, procedural)")
     p.add_argument("--grids", default=",".join(map(str, GRIDS)), help="comma-separated grid sizes")
     p.add_argument("--collisions", default=",".join(COLLISIONS), help="comma-separated collision policies")
-    p.add_argument("--max-entities", type=int, default=4, help="entities per training-style sample")
+    p.add_argument("--max-entities", type=positive_int, default=4, help="entities per training-style sample")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 

@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from unigs.cli import non_negative_int, number, positive_int
+
 TASKS = ("inpainting", "synthesis", "referring", "entity")
 
 
@@ -21,22 +23,20 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", default="coco", help="registered dataset name (coco, procedural, ...)")
     p.add_argument("--root", default=None, help="dataset root folder (coco; default: $UNIGS_DATA)")
     p.add_argument("--annotations", default=None, help="annotations JSON relative to --root (coco)")
-    p.add_argument("--size", type=int, default=None, help="scene size in pixels (procedural)")
+    p.add_argument("--size", type=positive_int, default=None, help="scene size in pixels (procedural)")
     p.add_argument("--task", default="referring", help=f"one of {', '.join(TASKS)}, another registered task, or 'all'")
     p.add_argument("--palette", default="location-aware", help="registered palette name")
-    p.add_argument("-n", type=int, default=6, help="number of examples (rows)")
-    p.add_argument("--start", type=int, default=0, help="first dataset index")
+    p.add_argument("-n", type=positive_int, default=6, help="number of examples (rows)")
+    p.add_argument("--start", type=non_negative_int, default=0, help="first dataset index")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval", action="store_true", help="evaluation sampling (3 entities, no negatives)")
-    p.add_argument("--cell", type=int, default=192, help="tile size in pixels")
+    p.add_argument("--cell", type=number(int, 32), default=192, help="tile size in pixels")
     p.add_argument("--out", required=True, help="output PNG path")
     args = p.parse_args(argv)
 
     import unigs
     from unigs.render import render_examples
 
-    if args.n < 1:
-        p.error("-n must be at least 1")
     kwargs = {}
     if args.root is not None:
         kwargs["root"] = args.root
@@ -55,9 +55,12 @@ def main(argv=None) -> int:
     if len(dataset) == 0:
         print("error: the dataset is empty", file=sys.stderr)
         return 2
+    if args.start >= len(dataset):
+        print(f"error: --start {args.start} is past the dataset's last index {len(dataset) - 1}", file=sys.stderr)
+        return 2
     examples = []
     for k in range(args.n):
-        i = (args.start + k) % len(dataset)
+        i = (args.start + k) % len(dataset)  # more rows than images after --start: wrap to the first ones
         rng = np.random.default_rng([args.seed, i, k])
         task = tasks[k % len(tasks)]
         examples.append(task.build(dataset[i], palette=palette, rng=rng, train=not args.eval,

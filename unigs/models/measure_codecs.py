@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from unigs.cli import positive_int
+
 LEVELS = np.array([0, 64, 128, 192, 255], dtype=np.int16)
 
 
@@ -128,8 +130,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--data", default=os.environ.get("UNIGS_DATA", "../shared/data/coco2017_mini"))
     parser.add_argument("--taef2", default=os.environ.get("UNIGS_TAEF2"), help="TAEF2 weights folder (skipped if unset)")
     parser.add_argument("--sd-vae", default=None, help="local AutoencoderKL / SD pipeline folder (skipped if unset)")
-    parser.add_argument("--images", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--images", type=positive_int, default=16)
+    parser.add_argument("--threads", type=positive_int, default=1)
     parser.add_argument("--collision", default=None, help="location-aware palette collision rule (default: its default)")
     args = parser.parse_args(argv)
 

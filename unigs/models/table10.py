@@ -17,6 +17,8 @@ import statistics
 import time
 from typing import Any
 
+from unigs.cli import positive_int
+
 PAPER_TABLE10 = {"Stable Diffusion": (859.54, 14.48), "UniGS (paper)": (859.56, 14.40)}
 
 
@@ -78,11 +80,11 @@ def measure(latent_channels: int = 32, size: int = 32, steps: int = 50, repeats:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--latent-channels", type=int, default=32, help="C (TAEF2: 32, SD: 4, embedded f=4: 48)")
-    parser.add_argument("--size", type=int, default=32, help="latent height = width")
-    parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--latent-channels", type=positive_int, default=32, help="C (TAEF2: 32, SD: 4, embedded f=4: 48)")
+    parser.add_argument("--size", type=positive_int, default=32, help="latent height = width")
+    parser.add_argument("--steps", type=positive_int, default=50)
+    parser.add_argument("--repeats", type=positive_int, default=3)
+    parser.add_argument("--threads", type=positive_int, default=1)
     args = parser.parse_args(argv)
     import torch
 
