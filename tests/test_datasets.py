@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -215,16 +214,6 @@ def test_procedural_bad_config():
         ProceduralScenes(size=4)
     with pytest.raises(ConfigError, match="lenght"):
         ProceduralScenes(lenght=3)
-
-
-def test_procedural_speed():
-    d = ProceduralScenes(size=64)
-    d[0]
-    t = time.perf_counter()
-    for i in range(100):
-        d[i]
-    rate = 100 / (time.perf_counter() - t)
-    assert rate >= 200, f"{rate:.0f} scenes/s at 64x64"
 
 
 def test_sample_validation():
