@@ -26,7 +26,6 @@ def number(cast=int, low=None, high=None, *, low_open: bool = False, high_open: 
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
         return value
 
-    parse.__name__ = expected  # argparse names the type with it in its own messages
     return parse
 
 

@@ -235,6 +235,16 @@ def build_dataset(data: str, image_size: int, split: str):
     return ds, (np.sort(order[n_val:]) if split == "train" else np.sort(order[:n_val]))
 
 
+def _crop_scale(text: str) -> tuple[float, float]:
+    """``--crop-scale LOW,HIGH``, checked as the loader checks it."""
+    from unigs.loader import check_crop_scale  # here, so torch (imported by the loader) loads only with the flag
+
+    try:
+        return check_crop_scale(text.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m unigs.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -256,7 +266,7 @@ def main(argv=None) -> int:
     p.add_argument("--flip", type=fraction, default=0.0,
                    help="share of training samples mirrored left-right before the task is built (0: none; "
                         "0.5: the usual augmentation; the colormap is painted on the mirrored masks)")
-    p.add_argument("--crop-scale", metavar="LOW,HIGH",
+    p.add_argument("--crop-scale", type=_crop_scale, metavar="LOW,HIGH",
                    help="random square crops of U(LOW, HIGH) x the shorter side, resized back (e.g. 0.6,1.0; with "
                         "--flip as the mirror probability); default: no crops")
     p.add_argument("--timestep-power", type=positive_float, default=1.0,
@@ -304,14 +314,6 @@ def main(argv=None) -> int:
             options[flag] = parse_options(getattr(args, flag))
         except ValueError as err:
             p.error(f"--{flag.replace('_', '-')}: {err}")
-    crop_scale = None
-    if args.crop_scale:
-        from unigs.loader import check_crop_scale
-
-        try:
-            crop_scale = check_crop_scale(args.crop_scale.split(","))
-        except ValueError as err:
-            p.error(f"--crop-scale: {err}")
     try:
         val_decoder = unigs.create("decoder", "pdm", **parse_options(args.val_decoder_option))
     except (unigs.ConfigError, LookupError, ValueError) as err:  # LookupError: an unknown feature name
@@ -390,7 +392,7 @@ def main(argv=None) -> int:
     val_ds, val_idx = (build_dataset(data, model.config.image_size, "val") if data == "procedural"
                        else (train_ds, build_dataset(data, model.config.image_size, "val")[1]))
     source = ExampleSource(train_ds, tasks, model.palette, seed=args.seed, train=True, indices=train_idx,
-                           prompt_dropout=args.prompt_dropout, flip=args.flip, crop_scale=crop_scale)
+                           prompt_dropout=args.prompt_dropout, flip=args.flip, crop_scale=args.crop_scale)
     val_source = ExampleSource(val_ds, {"referring": 1.0}, model.palette, seed=args.seed + 10**6, train=False,
                                indices=val_idx)
     val_examples = [val_source.example(0, i) for i in range(args.val_n)]
